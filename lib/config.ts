@@ -1,0 +1,93 @@
+/**
+ * Environment configuration, read and validated once per cold start. Each reader throws a
+ * `ConfigError` naming the variable, so a misconfigured function fails at init, loudly.
+ */
+import { ConfigError } from './errors';
+
+export const DEFAULT_REQUIRED_SCOPES = ['https://www.googleapis.com/auth/drive.appdata'];
+export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
+export const RISC_ISSUER = 'https://accounts.google.com/';
+
+type Env = Record<string, string | undefined>;
+
+export function requireEnv(name: string, env: Env = process.env): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is required but not set`);
+  return value;
+}
+
+export function optionalEnv(name: string, env: Env = process.env): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+export function intEnv(name: string, fallback: number, bounds: { min: number; max: number }, env: Env = process.env): number {
+  const raw = optionalEnv(name, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigError(`${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function numberEnv(name: string, fallback: number, bounds: { min: number; max: number }, env: Env = process.env): number {
+  const raw = optionalEnv(name, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigError(`${name} must be a number from ${bounds.min} to ${bounds.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function listEnv(name: string, separator: RegExp, env: Env = process.env): string[] {
+  return (optionalEnv(name, env) ?? '').split(separator).filter(Boolean);
+}
+
+/** Where the `client_secret_*.json` comes from: exactly one of the two variables. */
+export type ClientSecretSource = { kind: 'secretsManager'; arn: string } | { kind: 'file'; path: string };
+
+export function clientSecretSource(env: Env = process.env): ClientSecretSource {
+  const arn = optionalEnv('GOOGLE_CLIENT_SECRET_ARN', env);
+  const path = optionalEnv('GOOGLE_CLIENT_SECRET_FILE', env);
+  if (arn && path) throw new ConfigError('Set exactly one of GOOGLE_CLIENT_SECRET_ARN and GOOGLE_CLIENT_SECRET_FILE, not both');
+  if (arn) return { kind: 'secretsManager', arn };
+  if (path) return { kind: 'file', path };
+  throw new ConfigError('GOOGLE_CLIENT_SECRET_ARN or GOOGLE_CLIENT_SECRET_FILE is required but neither is set');
+}
+
+/** Settings every Google-facing function shares. */
+export interface GoogleConfig {
+  clientSecret: ClientSecretSource;
+  allowedAzp: string[];
+  requiredScopes: string[];
+  redirectUri: string;
+  /** `host:port` of the Google emulator, when set. */
+  emulatorHost?: string;
+}
+
+export function googleConfig(env: Env = process.env): GoogleConfig {
+  const emulatorHost = optionalEnv('GOOGLE_EMULATOR_HOST', env);
+  if (emulatorHost && !/^[\w.-]+:\d{1,5}$|^\[[\da-fA-F:]+\]:\d{1,5}$/.test(emulatorHost)) {
+    throw new ConfigError(`GOOGLE_EMULATOR_HOST must be host:port, got "${emulatorHost}"`);
+  }
+  const requiredScopes = listEnv('GOOGLE_REQUIRED_SCOPES', /\s+/, env);
+  return {
+    clientSecret: clientSecretSource(env),
+    allowedAzp: listEnv('GOOGLE_ALLOWED_AZP', /\s*,\s*/, env),
+    requiredScopes: requiredScopes.length ? requiredScopes : DEFAULT_REQUIRED_SCOPES,
+    redirectUri: env.GOOGLE_REDIRECT_URI ?? '',
+    ...(emulatorHost ? { emulatorHost } : {}),
+  };
+}
+
+/** Storage settings every function shares. */
+export interface StoreConfig {
+  tableName: string;
+  kmsKeyId: string;
+}
+
+export function storeConfig(env: Env = process.env): StoreConfig {
+  return { tableName: requireEnv('TABLE_NAME', env), kmsKeyId: requireEnv('KMS_KEY_ID', env) };
+}

@@ -1,0 +1,176 @@
+/**
+ * Envelope encryption of refresh tokens: AES-256-GCM under a KMS data key, with the
+ * user ID and purpose as additional authenticated data, so a ciphertext copied onto
+ * another user's record fails to decrypt. The data key is wrapped by KMS under the
+ * encryption context `{ purpose }` and stored beside the ciphertext.
+ *
+ * Blob layout (version 1):
+ *   [0x01][u16 wrapped-key length][wrapped key][12-byte IV][16-byte tag][ciphertext]
+ *
+ * Data keys are cached (bounded in age and use count) on both sides, so refreshing a
+ * thousand users costs a handful of KMS requests, not a thousand.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+
+export const TOKEN_PURPOSE = 'google-refresh-token';
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface TokenCipherOptions {
+  /** Reuse one data key for at most this long (default 5 minutes). */
+  dataKeyMaxAgeMs?: number;
+  /** Reuse one data key for at most this many encryptions (default 10,000). */
+  dataKeyMaxUses?: number;
+  /** Unwrapped keys kept for decryption (default 256). */
+  decryptCacheSize?: number;
+  now?: () => number;
+}
+
+export class CiphertextError extends Error {
+  override readonly name = 'CiphertextError';
+}
+
+interface CachedDataKey {
+  plaintext: Buffer;
+  wrapped: Buffer;
+  createdAt: number;
+  uses: number;
+}
+
+export class TokenCipher {
+  private encryptionKey: Promise<CachedDataKey> | undefined;
+  private readonly unwrapped = new Map<string, { key: Promise<Buffer>; createdAt: number }>();
+  private readonly maxAgeMs: number;
+  private readonly maxUses: number;
+  private readonly decryptCacheSize: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly keyId: string,
+    options: TokenCipherOptions = {},
+  ) {
+    this.maxAgeMs = options.dataKeyMaxAgeMs ?? 5 * 60_000;
+    this.maxUses = options.dataKeyMaxUses ?? 10_000;
+    this.decryptCacheSize = options.decryptCacheSize ?? 256;
+    this.now = options.now ?? Date.now;
+  }
+
+  async encrypt(plaintext: string, userId: string): Promise<Buffer> {
+    const dataKey = await this.currentDataKey();
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
+    cipher.setAAD(aad(userId));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const header = Buffer.alloc(3);
+    header.writeUInt8(VERSION, 0);
+    header.writeUInt16BE(dataKey.wrapped.length, 1);
+    return Buffer.concat([header, dataKey.wrapped, iv, cipher.getAuthTag(), body]);
+  }
+
+  /** @throws CiphertextError when the blob is malformed, tampered with or bound to another user. */
+  async decrypt(blob: Uint8Array, userId: string): Promise<string> {
+    const { wrapped, iv, tag, body } = parseBlob(Buffer.from(blob));
+    const key = await this.unwrap(wrapped);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      decipher.setAAD(aad(userId));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw new CiphertextError('Refresh token ciphertext does not authenticate for this user');
+    }
+  }
+
+  private currentDataKey(): Promise<CachedDataKey> {
+    const pending = this.encryptionKey;
+    if (pending) {
+      return pending.then((key) => {
+        if (key.uses < this.maxUses && this.now() - key.createdAt < this.maxAgeMs) {
+          key.uses += 1;
+          return key;
+        }
+        if (this.encryptionKey === pending) this.encryptionKey = undefined;
+        return this.currentDataKey();
+      });
+    }
+    const fresh = this.generateDataKey();
+    this.encryptionKey = fresh;
+    fresh.catch(() => {
+      if (this.encryptionKey === fresh) this.encryptionKey = undefined;
+    });
+    return fresh.then((key) => {
+      key.uses += 1;
+      return key;
+    });
+  }
+
+  private async generateDataKey(): Promise<CachedDataKey> {
+    const out = await this.kms.send(
+      new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { purpose: TOKEN_PURPOSE } }),
+    );
+    if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
+    const wrapped = Buffer.from(out.CiphertextBlob);
+    const plaintext = Buffer.from(out.Plaintext);
+    // The key we just created decrypts its own ciphertexts without another KMS call.
+    this.remember(wrapped, Promise.resolve(plaintext));
+    return { plaintext, wrapped, createdAt: this.now(), uses: 0 };
+  }
+
+  private unwrap(wrapped: Buffer): Promise<Buffer> {
+    const id = createHash('sha256').update(wrapped).digest('base64');
+    const cached = this.unwrapped.get(id);
+    if (cached && this.now() - cached.createdAt < this.maxAgeMs * 3) return cached.key;
+    const key = this.kms
+      .send(new DecryptCommand({ CiphertextBlob: wrapped, EncryptionContext: { purpose: TOKEN_PURPOSE } }))
+      .then((out) => {
+        if (!out.Plaintext) throw new Error('KMS Decrypt returned no plaintext');
+        return Buffer.from(out.Plaintext);
+      });
+    this.remember(wrapped, key, id);
+    key.catch(() => this.unwrapped.delete(id));
+    return key;
+  }
+
+  private remember(wrapped: Buffer, key: Promise<Buffer>, id = createHash('sha256').update(wrapped).digest('base64')) {
+    if (this.unwrapped.size >= this.decryptCacheSize) {
+      const oldest = this.unwrapped.keys().next().value;
+      if (oldest !== undefined) this.unwrapped.delete(oldest);
+    }
+    this.unwrapped.set(id, { key, createdAt: this.now() });
+  }
+}
+
+function aad(userId: string): Buffer {
+  return Buffer.from(`${TOKEN_PURPOSE}\u0000${userId}`, 'utf8');
+}
+
+function parseBlob(blob: Buffer): { wrapped: Buffer; iv: Buffer; tag: Buffer; body: Buffer } {
+  if (blob.length < 3 || blob.readUInt8(0) !== VERSION) throw new CiphertextError('Unknown ciphertext version');
+  const wrappedLength = blob.readUInt16BE(1);
+  const ivStart = 3 + wrappedLength;
+  const bodyStart = ivStart + IV_BYTES + TAG_BYTES;
+  if (blob.length <= bodyStart) throw new CiphertextError('Truncated ciphertext');
+  return {
+    wrapped: blob.subarray(3, ivStart),
+    iv: blob.subarray(ivStart, ivStart + IV_BYTES),
+    tag: blob.subarray(ivStart + IV_BYTES, bodyStart),
+    body: blob.subarray(bodyStart),
+  };
+}
+
+/** RISC identifiers: base64(SHA-512(SHA-512(token))) and a hash of the 16-character prefix. */
+export function tokenHashes(refreshToken: string): { tokenHash: string; tokenPrefixHash: string } {
+  return { tokenHash: riscTokenHash(refreshToken), tokenPrefixHash: prefixHash(refreshToken.slice(0, 16)) };
+}
+
+export function riscTokenHash(token: string): string {
+  const inner = createHash('sha512').update(token, 'utf8').digest();
+  return createHash('sha512').update(inner).digest('base64');
+}
+
+export function prefixHash(prefix: string): string {
+  return createHash('sha256').update(`risc-prefix\u0000${prefix}`, 'utf8').digest('base64');
+}

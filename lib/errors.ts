@@ -1,0 +1,105 @@
+/**
+ * One error hierarchy for the whole product. Every error a handler can surface is an
+ * `AppError` with an HTTP status and one of the contract's error codes; `lib/http.ts`
+ * maps it to a response in one place. Messages never carry a token, code or secret.
+ */
+export type ErrorCode =
+  | 'csrf_header_missing'
+  | 'invalid_request'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_grant'
+  | 'invalid_id_token'
+  | 'invalid_token'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | 'internal_error';
+
+const STATUS: Record<ErrorCode, number> = {
+  csrf_header_missing: 403,
+  invalid_request: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_grant: 400,
+  invalid_id_token: 401,
+  invalid_token: 400,
+  upstream_error: 502,
+  upstream_unavailable: 503,
+  internal_error: 500,
+};
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before retrying (503 only). */
+  retryAfterSeconds?: number;
+}
+
+export class AppError extends Error {
+  override readonly name: string = 'AppError';
+  readonly status: number;
+  readonly retryAfterSeconds?: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = STATUS[code];
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+/** Bad input from the caller. */
+export class InvalidRequestError extends AppError {
+  override readonly name = 'InvalidRequestError';
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
+
+/** Google rejected a grant (auth code or refresh token): expired, redeemed, revoked or for another client. */
+export class InvalidGrantError extends AppError {
+  override readonly name = 'InvalidGrantError';
+  constructor(
+    message = 'Google rejected the authorization grant.',
+    readonly reason?: string,
+  ) {
+    super('invalid_grant', message);
+  }
+}
+
+/** An ID token (or security event token) failed verification. */
+export class InvalidIdTokenError extends AppError {
+  override readonly name = 'InvalidIdTokenError';
+  constructor(message: string) {
+    super('invalid_id_token', message);
+  }
+}
+
+/** Google answered something we do not expect (e.g. `invalid_client`): our configuration, not the caller. */
+export class UpstreamError extends AppError {
+  override readonly name = 'UpstreamError';
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('upstream_error', message, options);
+  }
+}
+
+/** Google or AWS is unavailable or throttling: worth retrying later. */
+export class UpstreamUnavailableError extends AppError {
+  override readonly name = 'UpstreamUnavailableError';
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super('upstream_unavailable', message, { retryAfterSeconds: 5, ...options });
+  }
+}
+
+/** Configuration is missing or malformed; names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;

@@ -1,0 +1,204 @@
+/**
+ * The sign-in exchange (the seed's "exchange auth code for access token"): redeem the
+ * one-time code at Google once, verify the ID token, store the profile and the refresh
+ * token envelope-encrypted, and tell the app whether offline access is in place.
+ */
+import { createHash } from 'node:crypto';
+import { AppError, InvalidIdTokenError, InvalidRequestError, UpstreamUnavailableError, isAppError } from './errors';
+import { tokenHashes, type TokenCipher } from './crypto/envelope';
+import type { IdTokenClaims, IdTokenVerifier } from './google/id-token';
+import type { GoogleOAuth, GoogleTokens } from './google/oauth';
+import { logger } from './log';
+import { rememberSecret } from './redact';
+import type { TokenStore, UserRecord } from './store/token-store';
+
+export const MAX_AUTH_CODE_LENGTH = 512;
+/** Client retries of one code within this window replay the first answer. */
+const REPLAY_WINDOW_MS = 10 * 60_000;
+/** How long a concurrent duplicate waits for the first request's answer. */
+const DUPLICATE_WAIT_MS = 8_000;
+
+export interface ExchangeResponse {
+  userId: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  locale: string | null;
+  grantedScopes: string[];
+  missingScopes: string[];
+  offlineAccess: boolean;
+  reason?: 'no_refresh_token' | 'missing_scopes';
+}
+
+export interface ExchangeDependencies {
+  store: TokenStore;
+  cipher: TokenCipher;
+  oauth: GoogleOAuth;
+  idTokens: IdTokenVerifier;
+  requiredScopes: readonly string[];
+  redirectUri: string;
+  now?: () => number;
+}
+
+/** A replayable outcome of one code: the 200 body, or the error the first attempt ended with. */
+type Outcome = { ok: ExchangeResponse } | { error: { code: AppError['code']; message: string; status: number } };
+
+export function validateAuthCode(value: unknown): string {
+  if (typeof value !== 'string' || !value.trim()) throw new InvalidRequestError('authCode is required');
+  if (value.length > MAX_AUTH_CODE_LENGTH) {
+    throw new InvalidRequestError(`authCode is longer than ${MAX_AUTH_CODE_LENGTH} characters`);
+  }
+  return value.trim();
+}
+
+export class AuthCodeExchange {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ExchangeDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Exchanges a server auth code. The same code sent again within minutes gets the same
+   * answer and Google sees it once, however many copies arrive at the same time.
+   * @throws AppError with the contract's codes.
+   */
+  async exchange(authCode: string): Promise<ExchangeResponse> {
+    rememberSecret(authCode);
+    const codeHash = createHash('sha256').update(authCode).digest('base64url');
+    const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode));
+    if ('ok' in outcome) return outcome.ok;
+    throw new AppError(outcome.error.code, outcome.error.message);
+  }
+
+  private async claimOrReplay(codeHash: string, run: () => Promise<ExchangeResponse>): Promise<Outcome> {
+    const deadline = this.now() + DUPLICATE_WAIT_MS;
+    for (;;) {
+      const claim = await this.deps.store.beginExchange(codeHash, this.now(), REPLAY_WINDOW_MS);
+      if (claim.claimed) return this.runClaimed(codeHash, run);
+      const existing = claim.existing;
+      if (existing?.status === 'done' && existing.response) return existing.response as Outcome;
+      if (this.now() > deadline) {
+        throw new UpstreamUnavailableError('This code is already being exchanged; retry shortly', { retryAfterSeconds: 2 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private async runClaimed(codeHash: string, run: () => Promise<ExchangeResponse>): Promise<Outcome> {
+    let outcome: Outcome;
+    try {
+      outcome = { ok: await run() };
+    } catch (error) {
+      // Google never redeemed the code (it was unreachable or busy): let the client retry it.
+      if (error instanceof CodeNotRedeemed) {
+        await this.deps.store.abandonExchange(codeHash);
+        throw error.cause;
+      }
+      if (!isAppError(error) || error.status >= 500) {
+        // The code is spent but we could not finish: replay the failure rather than re-send the code.
+        const failure = isAppError(error) ? error : new AppError('internal_error', 'Internal error', { cause: error });
+        await this.remember(codeHash, { error: { code: failure.code, message: failure.message, status: failure.status } });
+        throw failure;
+      }
+      outcome = { error: { code: error.code, message: error.message, status: error.status } };
+    }
+    await this.remember(codeHash, outcome);
+    return outcome;
+  }
+
+  private async remember(codeHash: string, outcome: Outcome): Promise<void> {
+    await this.deps.store
+      .completeExchange(codeHash, outcome as unknown as Record<string, unknown>, this.now() + REPLAY_WINDOW_MS)
+      .catch((error: unknown) => logger.warn('could not record exchange outcome', { error: String(error) }));
+  }
+
+  private async redeemAndStore(authCode: string): Promise<ExchangeResponse> {
+    const { oauth, idTokens, requiredScopes, redirectUri } = this.deps;
+    let tokens: GoogleTokens;
+    try {
+      tokens = await oauth.redeemCode(authCode, redirectUri);
+    } catch (error) {
+      if (error instanceof UpstreamUnavailableError) throw new CodeNotRedeemed(error);
+      throw error;
+    }
+    if (!tokens.idToken) throw new InvalidIdTokenError('Google returned no ID token: request the openid scope');
+    const claims = await idTokens.verify(tokens.idToken);
+    verifyAccessTokenHash(claims, tokens.accessToken);
+
+    const grantedScopes = tokens.scopes;
+    const missingScopes = requiredScopes.filter((scope) => !grantedScopes.includes(scope));
+    const record = await this.deps.store.saveSignIn({
+      profile: {
+        userId: claims.sub,
+        emailVerified: claims.email_verified === true || (claims.email_verified as unknown) === 'true',
+        ...definedStrings({
+          email: claims.email,
+          name: claims.name,
+          givenName: claims.given_name,
+          familyName: claims.family_name,
+          picture: claims.picture,
+          locale: claims.locale,
+        }),
+      },
+      grantedScopes,
+      ...(tokens.refreshToken
+        ? {
+            refreshToken: {
+              ciphertext: await this.deps.cipher.encrypt(tokens.refreshToken, claims.sub),
+              ...tokenHashes(tokens.refreshToken),
+            },
+          }
+        : {}),
+      now: new Date(this.now()),
+    });
+    logger.info('sign-in exchanged', {
+      userId: claims.sub,
+      newRefreshToken: Boolean(tokens.refreshToken),
+      missingScopes,
+    });
+    return toResponse(record, missingScopes);
+  }
+}
+
+/** Google was not reached or refused to work: the code is still unspent. */
+class CodeNotRedeemed extends Error {
+  constructor(override readonly cause: UpstreamUnavailableError) {
+    super(cause.message);
+  }
+}
+
+function toResponse(record: UserRecord, missingScopes: string[]): ExchangeResponse {
+  const hasToken = record.status === 'active' && record.refreshToken !== undefined;
+  const reason = !hasToken ? 'no_refresh_token' : missingScopes.length ? 'missing_scopes' : undefined;
+  return {
+    userId: record.userId,
+    email: record.email ?? null,
+    emailVerified: record.emailVerified,
+    name: record.name ?? null,
+    givenName: record.givenName ?? null,
+    familyName: record.familyName ?? null,
+    picture: record.picture ?? null,
+    locale: record.locale ?? null,
+    grantedScopes: record.grantedScopes,
+    missingScopes,
+    offlineAccess: reason === undefined,
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/** `at_hash` binds the ID token to the access token issued with it (OIDC core 3.1.3.6). */
+function verifyAccessTokenHash(claims: IdTokenClaims, accessToken: string): void {
+  if (!claims.at_hash) return;
+  const digest = createHash('sha256').update(accessToken).digest();
+  if (digest.subarray(0, digest.length / 2).toString('base64url') !== claims.at_hash) {
+    throw new InvalidIdTokenError('ID token rejected: at_hash does not match the access token');
+  }
+}
+
+function definedStrings(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}

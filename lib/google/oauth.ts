@@ -1,0 +1,144 @@
+/**
+ * The Google OAuth gateway: code redemption, refresh grant and revocation through
+ * google-auth-library, with its automatic retries switched off (a code is single-use and
+ * re-sending one may revoke the grant; the refresh worker retries at its own layer) and
+ * every failure turned into our error hierarchy without the request body or tokens.
+ */
+import { OAuth2Client } from 'google-auth-library';
+import { AppError, InvalidGrantError, UpstreamError, UpstreamUnavailableError } from '../errors';
+import { rememberSecret } from '../redact';
+import type { OAuthClientCredentials } from './client-secret';
+import type { GoogleEndpoints } from './endpoints';
+
+export interface GoogleTokens {
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  /** Scopes the user actually granted (granular consent may drop some). */
+  scopes: string[];
+  expiresAt?: number;
+}
+
+export interface GoogleOAuthOptions {
+  timeoutMs?: number;
+}
+
+/** Exposes the refresh grant for a given token without touching the client's own credentials. */
+class ServerOAuthClient extends OAuth2Client {
+  refreshGrant(refreshToken: string) {
+    return this.refreshToken(refreshToken);
+  }
+}
+
+export class GoogleOAuth {
+  readonly client: ServerOAuthClient;
+
+  constructor(
+    readonly credentials: OAuthClientCredentials,
+    readonly endpoints: GoogleEndpoints,
+    options: GoogleOAuthOptions = {},
+  ) {
+    this.client = new ServerOAuthClient({
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      endpoints: {
+        oauth2TokenUrl: endpoints.tokenUrl,
+        oauth2RevokeUrl: endpoints.revokeUrl,
+        tokenInfoUrl: endpoints.tokenInfoUrl,
+        oauth2FederatedSignonPemCertsUrl: endpoints.pemCertsUrl,
+        oauth2FederatedSignonJwkCertsUrl: endpoints.jwkCertsUrl,
+      },
+    });
+    const timeout = options.timeoutMs ?? 10_000;
+    this.client.transporter.interceptors.request.add({
+      resolved: (config) =>
+        Promise.resolve({ ...config, timeout, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } }),
+    });
+  }
+
+  /** Redeems a one-time server auth code. Never retried. */
+  async redeemCode(code: string, redirectUri: string): Promise<GoogleTokens> {
+    try {
+      const { tokens } = await this.client.getToken({ code, redirect_uri: redirectUri });
+      return toGoogleTokens(tokens);
+    } catch (error) {
+      throw toAppError(error, 'code exchange');
+    }
+  }
+
+  /** Gets a fresh access token with the refresh grant. */
+  async refreshAccessToken(refreshToken: string): Promise<GoogleTokens> {
+    try {
+      const { tokens } = await this.client.refreshGrant(refreshToken);
+      return toGoogleTokens(tokens);
+    } catch (error) {
+      throw toAppError(error, 'token refresh');
+    }
+  }
+
+  /** Revokes a token (access or refresh; either ends the grant). An already-dead token counts as revoked. */
+  async revoke(token: string): Promise<void> {
+    try {
+      await this.client.revokeToken(token);
+    } catch (error) {
+      const mapped = toAppError(error, 'token revocation');
+      if (mapped instanceof InvalidGrantError || (mapped as AppError & { googleError?: string }).googleError === 'invalid_token') {
+        return;
+      }
+      throw mapped;
+    }
+  }
+}
+
+function toGoogleTokens(tokens: {
+  access_token?: string | null;
+  refresh_token?: string | null;
+  id_token?: string | null;
+  scope?: string | null;
+  expiry_date?: number | null;
+}): GoogleTokens {
+  if (!tokens.access_token) throw new UpstreamError('Google returned no access token');
+  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberSecret(secret);
+  return {
+    accessToken: tokens.access_token,
+    ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+    ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
+    scopes: (tokens.scope ?? '').split(/\s+/).filter(Boolean),
+    ...(tokens.expiry_date ? { expiresAt: tokens.expiry_date } : {}),
+  };
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ABORT_ERR', 'UND_ERR_SOCKET']);
+
+/**
+ * Maps a google-auth-library / gaxios failure to our hierarchy. The gaxios error embeds the
+ * request body (code, refresh token, client secret) in its config: only status and Google's
+ * error code survive.
+ */
+export function toAppError(error: unknown, operation: string): AppError {
+  if (error instanceof AppError) return error;
+  // gaxios errors carry `response`; duck-typed so we do not depend on gaxios directly.
+  const response = (error as { response?: { status?: unknown; data?: unknown } } | undefined)?.response;
+  const status = typeof response?.status === 'number' ? response.status : undefined;
+  const data = response?.data as { error?: unknown; error_description?: unknown } | undefined;
+  const googleError = typeof data?.error === 'string' ? data.error : undefined;
+  const summary = new Error(`Google ${operation} failed${status ? ` with HTTP ${status}` : ''}${googleError ? ` (${googleError})` : ''}`);
+  let mapped: AppError;
+  if (googleError === 'invalid_grant') {
+    const description = typeof data?.error_description === 'string' ? data.error_description : 'Bad Request';
+    mapped = new InvalidGrantError(`Google rejected the grant: ${description}`, description);
+  } else if (status === 429 || (status !== undefined && status >= 500)) {
+    mapped = new UpstreamUnavailableError(`Google is unavailable (${operation})`, { cause: summary });
+  } else if (status === undefined) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const timedOut = typeof code === 'string' && UNAVAILABLE_CODES.has(code);
+    mapped = new UpstreamUnavailableError(`Google could not be reached (${operation}${timedOut ? `: ${code as string}` : ''})`, {
+      cause: summary,
+    });
+  } else {
+    mapped = new UpstreamError(`Google answered the ${operation} unexpectedly (HTTP ${status}${googleError ? ` ${googleError}` : ''})`, {
+      cause: summary,
+    });
+  }
+  return Object.assign(mapped, { googleError, googleStatus: status });
+}

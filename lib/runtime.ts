@@ -1,0 +1,52 @@
+/**
+ * The composition root: configuration, clients and services built once per cold start
+ * (module scope in each function) and shared across warm invocations. Tests build the
+ * same objects against the emulators by setting the environment first.
+ */
+import { dynamoClient, kmsClient, secretsClient } from './aws/clients';
+import { googleConfig, storeConfig, type GoogleConfig } from './config';
+import { TokenCipher } from './crypto/envelope';
+import { loadClientCredentials, type OAuthClientCredentials } from './google/client-secret';
+import { googleEndpoints, type GoogleEndpoints } from './google/endpoints';
+import { IdTokenVerifier } from './google/id-token';
+import { RemoteKeySet } from './google/jwt';
+import { GoogleOAuth } from './google/oauth';
+import { once, onceAsync } from './memo';
+import { TokenStore } from './store/token-store';
+
+
+export const tokenStore = once(() => new TokenStore(dynamoClient(), storeConfig().tableName));
+export const tokenCipher = once(() => new TokenCipher(kmsClient(), storeConfig().kmsKeyId));
+
+export interface GoogleServices {
+  config: GoogleConfig;
+  endpoints: GoogleEndpoints;
+  credentials: OAuthClientCredentials;
+  oauth: GoogleOAuth;
+  idTokens: IdTokenVerifier;
+  /** Every client ID an ID token or security event may be addressed to: the server's and the apps'. */
+  trustedClientIds: string[];
+}
+
+const googleSetup = once(() => {
+  const config = googleConfig();
+  const endpoints = googleEndpoints(config.emulatorHost);
+  const certs = new RemoteKeySet(endpoints.pemCertsUrl, 'pem-certificates');
+  return { config, endpoints, certs };
+});
+
+/** Config is validated synchronously (a bad variable fails the cold start); the secret loads on first use. */
+export const validateGoogleConfig = (): void => void googleSetup();
+
+export const googleServices = onceAsync(async (): Promise<GoogleServices> => {
+  const { config, endpoints, certs } = googleSetup();
+  const creds = await loadClientCredentials(config.clientSecret, secretsClient);
+  return {
+    config,
+    endpoints,
+    credentials: creds,
+    oauth: new GoogleOAuth(creds, endpoints),
+    idTokens: new IdTokenVerifier(certs, { audience: creds.clientId, allowedAzp: config.allowedAzp }),
+    trustedClientIds: [creds.clientId, ...config.allowedAzp],
+  };
+});

@@ -1,0 +1,51 @@
+/**
+ * The one definition of the token table. The CDK stack (`infra/`) and
+ * `npm run provision:local` both build the table from it, so keys and indexes never drift.
+ *
+ * Items, all keyed by `pk`:
+ * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
+ * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
+ * - `RISC#<jti>`: a processed security event, expires.
+ * - `LEASE#...` / other short-lived items expire through `expiresAt` (epoch seconds).
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: string;
+}
+
+export const TOKEN_TABLE = {
+  partitionKey: 'pk',
+  timeToLiveAttribute: 'expiresAt',
+  indexes: {
+    /** Sparse: only users with a usable refresh token carry `activeUserId`; the dispatcher scans it. */
+    activeUsers: { indexName: 'ActiveUsers', partitionKey: 'activeUserId' },
+    /** RISC `hash_base64_sha512_sha512` lookups. */
+    tokenHash: { indexName: 'TokenHash', partitionKey: 'tokenHash' },
+    /** RISC `prefix` lookups: a hash of the token's first 16 characters, never the prefix. */
+    tokenPrefixHash: { indexName: 'TokenPrefixHash', partitionKey: 'tokenPrefixHash' },
+  },
+} as const satisfies {
+  partitionKey: string;
+  timeToLiveAttribute: string;
+  indexes: Record<string, IndexDefinition>;
+};
+
+export const TOKEN_TABLE_INDEXES: readonly IndexDefinition[] = Object.values(TOKEN_TABLE.indexes);
+
+/** CreateTable input for on-demand tables (local provisioning; the CDK maps the same definition). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const keyAttributes = [TOKEN_TABLE.partitionKey, ...TOKEN_TABLE_INDEXES.map((index) => index.partitionKey)];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: TOKEN_TABLE.partitionKey, KeyType: 'HASH' }],
+    AttributeDefinitions: keyAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    GlobalSecondaryIndexes: TOKEN_TABLE_INDEXES.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [{ AttributeName: index.partitionKey, KeyType: 'HASH' }],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    })),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The AWS JSON 1.1 wire protocol over node:http: `POST /` with `X-Amz-Target:
+ * TrentService.<Operation>` and a JSON body; errors as `{"__type", "message"}` with status
+ * 400, as KMS answers. Signatures are not verified (the SDK signs with fake credentials).
+ *
+ * Besides KMS itself: `GET /emulator/counts` (requests by operation) and
+ * `DELETE /emulator/counts` (reset), for tests running the emulator out of process.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { KmsError } from './errors';
+import type { Input } from './input';
+import type { Operation } from './operations';
+import type { RequestCounts } from './request-counts';
+
+const TARGET_PREFIX = 'TrentService.';
+const COUNTS_PATH = '/emulator/counts';
+const MAX_BODY_BYTES = 1024 * 1024;
+const JSON_1_1 = 'application/x-amz-json-1.1';
+
+export function kmsRequestHandler(operations: Record<string, Operation>, counts: RequestCounts): RequestListener {
+  return (request, response) => {
+    serve(request, response, operations, counts).catch(() => response.destroy());
+  };
+}
+
+async function serve(
+  request: IncomingMessage,
+  response: ServerResponse,
+  operations: Record<string, Operation>,
+  counts: RequestCounts,
+): Promise<void> {
+  if (request.url === COUNTS_PATH && request.method === 'GET') return sendJson(response, 200, counts.snapshot());
+  if (request.url === COUNTS_PATH && request.method === 'DELETE') {
+    counts.reset();
+    response.writeHead(204).end();
+    return;
+  }
+  if (request.method !== 'POST') return sendJson(response, 404, { message: 'Not found' });
+  const body = await readBody(request);
+  if (body === undefined) return sendJson(response, 413, { message: 'Request body too large' });
+  try {
+    sendJson(response, 200, dispatch(operations, counts, request.headers['x-amz-target'], body), JSON_1_1);
+  } catch (error) {
+    if (error instanceof KmsError) return sendJson(response, 400, errorBody(error), JSON_1_1);
+    // An emulator bug: answer as KMS answers its own failures, and make it visible.
+    console.error('KMS emulator error', error);
+    sendJson(response, 500, { __type: 'KMSInternalException', message: String(error) }, JSON_1_1);
+  }
+}
+
+function dispatch(
+  operations: Record<string, Operation>,
+  counts: RequestCounts,
+  target: string | string[] | undefined,
+  body: Buffer,
+): object {
+  if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) throw unknownOperation();
+  const name = target.slice(TARGET_PREFIX.length);
+  counts.increment(name);
+  const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
+  if (!operation) throw unknownOperation();
+  return operation(parseInput(body));
+}
+
+function parseInput(body: Buffer): Input {
+  let input: unknown;
+  try {
+    input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new KmsError('SerializationException', 'Start of structure or map found where not expected.');
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new KmsError('SerializationException', 'The request body must be a JSON object.');
+  }
+  return input as Input;
+}
+
+/** The whole body, or undefined once it passes MAX_BODY_BYTES. */
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(response: ServerResponse, status: number, body: object, contentType = 'application/json'): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(text),
+    'x-amzn-RequestId': randomUUID(),
+  });
+  response.end(text);
+}
+
+// KMS sends no message at all with some errors (InvalidCiphertextException), not an empty one.
+const errorBody = (error: KmsError): object =>
+  error.message ? { __type: error.type, message: error.message } : { __type: error.type };
+
+const unknownOperation = (): KmsError => new KmsError('UnknownOperationException', '');
