@@ -18,7 +18,7 @@ export function describeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: redactText(String(error)) };
   const described: Record<string, unknown> = { name: error.name, message: redactText(error.message) };
   const extra = error as Error & { code?: unknown; status?: unknown; googleError?: unknown };
-  if (typeof extra.code === 'string' || typeof extra.code === 'number') described.code = extra.code;
+  if (typeof extra.code === 'string' || typeof extra.code === 'number') described.errorCode = extra.code;
   if (typeof extra.status === 'number') described.status = extra.status;
   if (typeof extra.googleError === 'string') described.googleError = extra.googleError;
   if (error.cause !== undefined) described.cause = describeError(error.cause);

@@ -49,7 +49,7 @@ export interface RemoteKeySetOptions {
 export class RemoteKeySet {
   private keys = new Map<string, KeyObject>();
   private expiresAt = 0;
-  private lastFetchAt = -Infinity;
+  private lastKidRefetchAt = -Infinity;
   private inflight: Promise<void> | undefined;
   private readonly options: Required<Omit<RemoteKeySetOptions, 'now'>> & { now: () => number };
 
@@ -76,7 +76,9 @@ export class RemoteKeySet {
     const known = this.keys.get(kid);
     if (known) return known;
     // Keys rotate: an unknown kid earns one refetch, rate-limited so junk kids cannot make us hammer Google.
-    if (now - this.lastFetchAt >= this.options.minRefetchIntervalSeconds * 1000) await this.refresh();
+    if (now - this.lastKidRefetchAt < this.options.minRefetchIntervalSeconds * 1000) return undefined;
+    this.lastKidRefetchAt = now;
+    await this.refresh();
     return this.keys.get(kid);
   }
 
@@ -103,8 +105,7 @@ export class RemoteKeySet {
       });
     }
     this.keys = parseKeys(body, this.format);
-    this.lastFetchAt = this.options.now();
-    this.expiresAt = this.lastFetchAt + maxAge * 1000;
+    this.expiresAt = this.options.now() + maxAge * 1000;
   }
 }
 

@@ -48,6 +48,8 @@ export class GoogleOAuth {
         oauth2FederatedSignonPemCertsUrl: endpoints.pemCertsUrl,
         oauth2FederatedSignonJwkCertsUrl: endpoints.jwkCertsUrl,
       },
+      // Node's own fetch: gaxios would otherwise lazy-import node-fetch (cold-start cost, and jest's VM refuses it).
+      transporterOptions: { fetchImplementation: fetch },
     });
     const timeout = options.timeoutMs ?? 10_000;
     this.client.transporter.interceptors.request.add({

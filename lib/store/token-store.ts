@@ -170,8 +170,7 @@ export class TokenStore {
       .setIfMissing('createdAt', at)
       .set('updatedAt', at)
       .set('lastSignInAt', at)
-      .set('grantedScopes', input.grantedScopes)
-      .setIfMissing('refreshFailures', 0);
+      .set('grantedScopes', input.grantedScopes);
     for (const [attribute, value] of Object.entries(profile)) update.set(attribute, value);
     for (const attribute of Object.keys(PROFILE_OPTIONAL) as (keyof typeof PROFILE_OPTIONAL)[]) {
       if (profile[attribute] === undefined) update.remove(attribute);
@@ -189,7 +188,11 @@ export class TokenStore {
         .set('refreshFailures', 0)
         .remove('revokedAt', 'revokedReason', 'disconnectedAt', 'lastRefreshError');
     } else {
-      update.setIfMissing('status', 'no_refresh_token').setIfMissing('tokenVersion', 0);
+      // Not beside the token branch's `refreshFailures = 0`: DynamoDB rejects overlapping paths.
+      update
+        .setIfMissing('status', 'no_refresh_token')
+        .setIfMissing('tokenVersion', 0)
+        .setIfMissing('refreshFailures', 0);
     }
     const out = await this.dynamo.send(
       new UpdateItemCommand({
@@ -268,9 +271,12 @@ export class TokenStore {
     return this.endGrant(userId, 'revoked', now, { revokedReason: reason, revokedAt: now.toISOString() }, expectedVersion);
   }
 
-  /** The user took access back: ciphertext destroyed, user marked disconnected. Idempotent. */
-  async markDisconnected(userId: string, now: Date): Promise<boolean> {
-    return this.endGrant(userId, 'disconnected', now, { disconnectedAt: now.toISOString() });
+  /**
+   * The user took access back: ciphertext destroyed, user marked disconnected. Idempotent.
+   * With `expectedVersion`, only if the stored token is still the one the caller revoked.
+   */
+  async markDisconnected(userId: string, now: Date, expectedVersion?: number): Promise<boolean> {
+    return this.endGrant(userId, 'disconnected', now, { disconnectedAt: now.toISOString() }, expectedVersion);
   }
 
   private async endGrant(

@@ -7,8 +7,7 @@
  * Code that needs those is exercised against moto (`local/aws/with-moto.ts`).
  */
 import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
-import type { LocalService } from './local-service';
+import { listenOnLoopback, type LocalService } from './local-service';
 
 export interface DynamoDbOptions {
   /** Default 0: any free port. */
@@ -18,18 +17,5 @@ export interface DynamoDbOptions {
 export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<LocalService> {
   // Tables are ACTIVE at once: nothing waits on CREATING.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep connections alive; drop them so close() does not wait for idle timeouts.
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server, options.port);
 }

@@ -1,6 +1,27 @@
-/** What every in-process or spawned local AWS stand-in hands back. */
+/** What every in-process or spawned local AWS stand-in hands back, and how in-process ones listen. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 export interface LocalService {
   /** `http://127.0.0.1:<port>`, the value for the matching `AWS_ENDPOINT_URL_*`. */
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** Starts `server` on 127.0.0.1 (never another interface); port 0 picks a free one. */
+export async function listenOnLoopback(server: Server, port = 0): Promise<LocalService> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // SDK clients keep connections alive; drop them so close() does not wait for idle timeouts.
+        server.closeAllConnections();
+      }),
+  };
 }

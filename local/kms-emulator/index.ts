@@ -5,7 +5,7 @@
  * Keys live in memory for the life of the process. It listens on 127.0.0.1 only.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, type LocalService } from '../aws/local-service';
 import { kmsRequestHandler } from './http-handler';
 import { KeyStore } from './keystore';
 import { kmsOperations } from './operations';
@@ -18,10 +18,8 @@ export interface KmsEmulatorOptions {
   region?: string;
 }
 
-export interface KmsEmulator {
-  /** `http://127.0.0.1:<port>`, the value for `AWS_ENDPOINT_URL_KMS`. */
-  readonly url: string;
-  close(): Promise<void>;
+/** `url` is the value for `AWS_ENDPOINT_URL_KMS`. */
+export interface KmsEmulator extends LocalService {
   /** Requests received so far, by operation (`{ GenerateDataKey: 2, Decrypt: 5 }`). */
   requestCounts(): Record<string, number>;
   resetCounts(): void;
@@ -31,20 +29,6 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const store = new KeyStore(options.region ?? process.env.AWS_REGION ?? 'us-east-1');
   const counts = new RequestCounts();
   const server = createServer(kmsRequestHandler(kmsOperations(store), counts));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // The SDK keeps connections alive; without this, close() would wait for them to idle out.
-        server.closeAllConnections();
-      }),
-    requestCounts: () => counts.snapshot(),
-    resetCounts: () => counts.reset(),
-  };
+  const service = await listenOnLoopback(server, options.port);
+  return { ...service, requestCounts: () => counts.snapshot(), resetCounts: () => counts.reset() };
 }

@@ -1,0 +1,31 @@
+/**
+ * The CDK app (`cdk.json` runs it with tsx). Parameters come from context: see
+ * `infra/config.ts` for every key, its default and its validation.
+ *
+ * The stack is environment-agnostic: `cdk deploy` targets the account and region of the
+ * caller's credentials, and `npm run synth` needs none.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { InfraConfigError, readInfraConfig } from './config';
+import { GoogleOfflineAccessStack } from './stack';
+
+const app = new App();
+let config;
+try {
+  config = readInfraConfig((key) => app.node.tryGetContext(key));
+} catch (error) {
+  if (!(error instanceof InfraConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+new GoogleOfflineAccessStack(app, config.stackName, {
+  config,
+  description: 'Google offline access: auth-code exchange, KMS-encrypted refresh tokens, scheduled refresh, RISC',
+});
+
+// cdk-nag AwsSolutions: an unacknowledged finding fails synth and deploy, not just the tests.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+app.synth();

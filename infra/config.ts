@@ -1,0 +1,266 @@
+/**
+ * Deployment parameters: read from CDK context (`cdk.json` or `-c key=value`), validated
+ * once, here. Every problem is reported at once, each naming its context key, so a
+ * `cdk deploy` with a typo fails before anything reaches CloudFormation.
+ *
+ * Values arrive as JSON from `cdk.json` and as strings from `-c`, so every reader accepts both.
+ */
+
+/**
+ * The default of every context key. `cdk.json` carries the same values (a test keeps the
+ * two equal) so that the platform team sees every knob in one file.
+ * Optional keys default to `''`, meaning "not set".
+ */
+export const CONTEXT_DEFAULTS = {
+  stackName: 'GoogleOfflineAccess',
+  clientSecretArn: '',
+  allowedAzp: '',
+  requiredScopes: 'https://www.googleapis.com/auth/drive.appdata',
+  redirectUri: '',
+  refreshSchedule: 'rate(1 hour)',
+  refreshJobs: 'appdata-summary',
+  workerMaxConcurrency: 5,
+  userConcurrency: 8,
+  googleQps: 10,
+  scanSegments: 4,
+  usersPerMessage: 10,
+  apiRateLimit: 50,
+  apiBurstLimit: 100,
+  alarmEmail: '',
+  corsOrigins: '',
+  metricsNamespace: 'GoogleOfflineAccess',
+  revokedUsersAlarmThreshold: 100,
+} as const satisfies Record<string, string | number>;
+
+export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
+
+export interface InfraConfig {
+  /** CloudFormation stack name; one per environment (`-c stackName=GoogleOfflineAccess-dev`). */
+  readonly stackName: string;
+  /** An existing `client_secret_*.json` secret (complete ARN); absent: the stack creates an empty one. */
+  readonly clientSecretArn?: string;
+  /** Android/iOS client IDs accepted as the ID token's `azp`. */
+  readonly allowedAzp: readonly string[];
+  /** Scopes a user must grant for offline access to count. */
+  readonly requiredScopes: readonly string[];
+  /** `redirect_uri` at code exchange: `''` for Android, `postmessage` for the web popup flow. */
+  readonly redirectUri: string;
+  /** EventBridge schedule expression of the refresh cycle. */
+  readonly refreshSchedule: string;
+  /** Offline jobs the worker runs for each user, by name. */
+  readonly refreshJobs: readonly string[];
+  /** Upper bound of concurrent worker invocations (SQS event source `maxConcurrency`). */
+  readonly workerMaxConcurrency: number;
+  /** Users one worker invocation processes at the same time. */
+  readonly userConcurrency: number;
+  /** Google requests per second, per worker instance (fleet ≈ googleQps × workerMaxConcurrency). */
+  readonly googleQps: number;
+  /** Parallel DynamoDB scan segments of the dispatcher. */
+  readonly scanSegments: number;
+  /** Users per SQS message the dispatcher sends. */
+  readonly usersPerMessage: number;
+  /** API stage steady-state requests per second. */
+  readonly apiRateLimit: number;
+  /** API stage burst capacity (requests). */
+  readonly apiBurstLimit: number;
+  /** E-mail subscribed to the alarm topic, if any. */
+  readonly alarmEmail?: string;
+  /** Browser origins allowed by CORS; empty: CORS off (native apps need none). */
+  readonly corsOrigins: readonly string[];
+  /** CloudWatch namespace of the Powertools metrics. */
+  readonly metricsNamespace: string;
+  /** `RevokedUsers` per hour above which the surge alarm fires. */
+  readonly revokedUsersAlarmThreshold: number;
+}
+
+export class InfraConfigError extends Error {
+  override readonly name = 'InfraConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid CDK context (set it in cdk.json or with -c key=value):\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Where context values come from: `app.node.tryGetContext` in practice. */
+export type ContextSource = (key: string) => unknown;
+
+const GOOGLE_CLIENT_ID = /^[\w-]+\.apps\.googleusercontent\.com$/;
+const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\(\S+( \S+){5}\)$/;
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const NAMESPACE = /^[\w./#:-]{1,255}$/;
+const JOB_NAME = /^[a-z][a-z0-9-]*$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
+
+/**
+ * Reads and validates every deployment parameter.
+ * @throws InfraConfigError listing each bad value by its context key.
+ */
+export function readInfraConfig(context: ContextSource): InfraConfig {
+  const problems: string[] = [];
+  const reader = new ContextReader(context, problems);
+
+  const config: InfraConfig = {
+    stackName: reader.string(
+      'stackName',
+      (v) => STACK_NAME.test(v),
+      'a CloudFormation stack name (letters, digits, -)',
+    ),
+    ...optional(
+      'clientSecretArn',
+      reader.optionalString(
+        'clientSecretArn',
+        (v) => SECRET_ARN.test(v),
+        'the complete ARN of a Secrets Manager secret (ending in -XXXXXX)',
+      ),
+    ),
+    allowedAzp: reader.list(
+      'allowedAzp',
+      /\s*,\s*/,
+      (v) => GOOGLE_CLIENT_ID.test(v),
+      'comma-separated OAuth client IDs ending in .apps.googleusercontent.com',
+    ),
+    requiredScopes: reader.list(
+      'requiredScopes',
+      /[\s,]+/,
+      (v) => SHORT_SCOPES.has(v) || /^https:\/\/\S+$/.test(v),
+      'space-separated scope URLs (https://...) or openid/email/profile',
+    ),
+    redirectUri: reader.string(
+      'redirectUri',
+      (v) => v === '' || v === 'postmessage' || isHttpsUrl(v),
+      "'' (Android), 'postmessage' (web popup) or an https URL",
+      true,
+    ),
+    refreshSchedule: reader.string(
+      'refreshSchedule',
+      isScheduleExpression,
+      "an EventBridge expression such as 'rate(1 hour)', 'rate(30 minutes)' or 'cron(0 3 * * ? *)'",
+    ),
+    refreshJobs: reader.list(
+      'refreshJobs',
+      /\s*,\s*/,
+      (v) => JOB_NAME.test(v),
+      'comma-separated job names (lowercase, digits, -)',
+    ),
+    workerMaxConcurrency: reader.integer('workerMaxConcurrency', 2, 1000),
+    userConcurrency: reader.integer('userConcurrency', 1, 256),
+    googleQps: reader.number('googleQps', 0.1, 1000),
+    scanSegments: reader.integer('scanSegments', 1, 1000),
+    usersPerMessage: reader.integer('usersPerMessage', 1, 500),
+    apiRateLimit: reader.number('apiRateLimit', 1, 10_000),
+    apiBurstLimit: reader.integer('apiBurstLimit', 1, 5_000),
+    ...optional(
+      'alarmEmail',
+      reader.optionalString('alarmEmail', (v) => EMAIL.test(v), 'an e-mail address'),
+    ),
+    corsOrigins: reader.list(
+      'corsOrigins',
+      /\s*,\s*/,
+      isOrigin,
+      "comma-separated origins such as https://app.example.com ('*' is not accepted)",
+    ),
+    metricsNamespace: reader.string(
+      'metricsNamespace',
+      (v) => NAMESPACE.test(v) && !v.startsWith('AWS/'),
+      'a CloudWatch namespace not starting with AWS/',
+    ),
+    revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+  };
+  if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
+  if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
+  if (problems.length) throw new InfraConfigError(problems);
+  return config;
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+    return (url.protocol === 'https:' || (local && url.protocol === 'http:')) && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function isScheduleExpression(value: string): boolean {
+  const rate = RATE.exec(value);
+  if (rate) {
+    // EventBridge insists on the singular unit for 1 and the plural otherwise.
+    const amount = Number(rate[1]);
+    const unit = rate[2] ?? '';
+    return amount >= 1 && (amount === 1) === !unit.endsWith('s');
+  }
+  return CRON.test(value);
+}
+
+/** Typed access to context values, falling back to `CONTEXT_DEFAULTS`, collecting problems. */
+class ContextReader {
+  constructor(
+    private readonly context: ContextSource,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(key: ContextKey): string {
+    const value: unknown = this.context(key) ?? CONTEXT_DEFAULTS[key];
+    if (typeof value === 'string') return value.trim();
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    if (Array.isArray(value))
+      return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',');
+    // Anything else cannot be valid; showing it as JSON makes the error message say so.
+    return JSON.stringify(value);
+  }
+
+  string(key: ContextKey, valid: (value: string) => boolean, expected: string, allowEmpty = false): string {
+    const value = this.raw(key);
+    if ((value === '' && !allowEmpty) || (value !== '' && !valid(value))) {
+      this.problems.push(`${key}: expected ${expected}, got "${value}"`);
+    }
+    return value;
+  }
+
+  optionalString(key: ContextKey, valid: (value: string) => boolean, expected: string): string | undefined {
+    const value = this.raw(key);
+    if (value === '') return undefined;
+    if (!valid(value)) this.problems.push(`${key}: expected ${expected}, got "${value}"`);
+    return value;
+  }
+
+  list(key: ContextKey, separator: RegExp, valid: (item: string) => boolean, expected: string): string[] {
+    const items = this.raw(key).split(separator).filter(Boolean);
+    const bad = items.filter((item) => !valid(item));
+    if (bad.length) this.problems.push(`${key}: expected ${expected}, got ${bad.map((b) => `"${b}"`).join(', ')}`);
+    return items;
+  }
+
+  number(key: ContextKey, min: number, max: number): number {
+    const raw = this.raw(key);
+    const value = raw === '' ? Number.NaN : Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  }
+
+  integer(key: ContextKey, min: number, max: number): number {
+    const raw = this.raw(key);
+    const value = raw === '' ? Number.NaN : Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${key}: expected an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,148 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface ApiRoute {
+  /** `POST` path, e.g. `/authcode`. */
+  readonly path: `/${string}`;
+  readonly handler: lambda.IFunction;
+  /**
+   * Why the route has no API Gateway authorizer: each of ours authenticates its caller in
+   * the function (auth code, Google ID token, signed security event).
+   */
+  readonly authenticatedBy: string;
+}
+
+export interface PublicApiProps {
+  readonly routes: readonly ApiRoute[];
+  /** Default stage steady-state rate, requests per second. */
+  readonly rateLimit: number;
+  /** Default stage burst, requests. */
+  readonly burstLimit: number;
+  /** Namespace of the per-route metrics derived from the access log. */
+  readonly metricsNamespace: string;
+  /** @default - no CORS: native apps and Google's RISC sender need none */
+  readonly corsOrigins?: readonly string[];
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly accessLogRetention?: logs.RetentionDays;
+}
+
+/**
+ * Access log fields. Deliberately absent: bodies, query strings and request headers (the
+ * `Authorization` header carries an ID token). `status` is a bare number so that metric
+ * filters can compare it.
+ */
+const ACCESS_LOG_FORMAT =
+  '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",' +
+  '"requestTime":"$context.requestTime","routeKey":"$context.routeKey","protocol":"$context.protocol",' +
+  '"status":$context.status,"responseLength":"$context.responseLength","responseLatency":"$context.responseLatency",' +
+  '"integrationStatus":"$context.integrationStatus","integrationLatency":"$context.integrationLatency",' +
+  '"integrationError":"$context.integrationErrorMessage","error":"$context.error.message"}';
+
+/**
+ * The public HTTP API (payload format 2.0): one `POST` route per function, a throttled
+ * `$default` stage, and JSON access logs from which per-route request and 5xx counts are
+ * derived (metric filters, so no paid detailed metrics are needed).
+ */
+export class PublicApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** Route keys as they appear in metrics and logs, e.g. `POST /authcode`. */
+  readonly routeKeys: readonly string[];
+  private readonly metricsNamespace: string;
+
+  constructor(scope: Construct, id: string, props: PublicApiProps) {
+    super(scope, id);
+    this.metricsNamespace = props.metricsNamespace;
+
+    const corsOrigins = props.corsOrigins ?? [];
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Google offline access: sign-in code exchange, disconnect, RISC receiver',
+      createDefaultStage: false,
+      ...(corsOrigins.length
+        ? {
+            corsPreflight: {
+              allowOrigins: [...corsOrigins],
+              allowMethods: [apigw.CorsHttpMethod.POST],
+              allowHeaders: ['content-type', 'x-requested-with', 'authorization'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    this.routeKeys = props.routes.map((route) => `POST ${route.path}`);
+    for (const route of props.routes) {
+      const [created] = this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod.POST],
+        integration: new HttpLambdaIntegration(`${route.path.slice(1)}Integration`, route.handler),
+      });
+      if (created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.authenticatedBy });
+    }
+
+    // One filter per measure, dimensioned by route: every route gets its metrics.
+    new logs.MetricFilter(this, 'RequestsByRoute', {
+      logGroup: this.accessLogs,
+      filterPattern: logs.FilterPattern.exists('$.routeKey'),
+      metricNamespace: this.metricsNamespace,
+      metricName: 'ApiRequests',
+      metricValue: '1',
+      dimensions: { Route: '$.routeKey' },
+    });
+    new logs.MetricFilter(this, 'ServerErrorsByRoute', {
+      logGroup: this.accessLogs,
+      filterPattern: logs.FilterPattern.numberValue('$.status', '>=', 500),
+      metricNamespace: this.metricsNamespace,
+      metricName: 'ApiServerErrors',
+      metricValue: '1',
+      dimensions: { Route: '$.routeKey' },
+    });
+  }
+
+  /** The invoke URL of the `$default` stage. */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  /** Requests to one route (`POST /authcode`), from the access log. */
+  metricRouteRequests(routeKey: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.routeMetric('ApiRequests', routeKey, props);
+  }
+
+  /** 5xx answers of one route, from the access log. */
+  metricRouteServerErrors(routeKey: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.routeMetric('ApiServerErrors', routeKey, props);
+  }
+
+  private routeMetric(metricName: string, routeKey: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      dimensionsMap: { Route: routeKey },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+}

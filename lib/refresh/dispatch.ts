@@ -1,0 +1,115 @@
+/**
+ * The dispatcher: every user with an active refresh token, onto the refresh queue.
+ *
+ * It walks the sparse ActiveUsers index with a parallel scan (one task per segment, keys
+ * only) and sends `refresh` messages of a few users each. No invocation grows with the
+ * table: when the time budget runs out, each unfinished segment is checkpointed as a `scan`
+ * message carrying its LastEvaluatedKey, and the worker continues it with the same code.
+ * Every run reads at least one page per segment before checking the clock, so even a tiny
+ * budget makes progress.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { logger } from '../log';
+import type { TokenStore } from '../store/token-store';
+import type { DispatchConfig } from './config';
+import type { RefreshUsersMessage, ScanSegmentMessage } from './messages';
+import type { RefreshQueue } from './queue';
+
+export interface DispatchResult {
+  /** Users put on the queue. */
+  users: number;
+  /** `refresh` messages sent. */
+  messages: number;
+  /** Segments worked on. */
+  segments: number;
+  /** Segments left unfinished and sent on as `scan` messages. */
+  checkpointed: number;
+}
+
+export interface DispatcherDependencies {
+  store: Pick<TokenStore, 'scanActiveUsers'>;
+  queue: RefreshQueue;
+  config: Pick<DispatchConfig, 'scanSegments' | 'usersPerMessage' | 'scanPageSize'>;
+  now?: () => number;
+}
+
+export interface DispatchOptions {
+  /** Identifies the cycle (ISO time); a user refreshed since then is skipped. Default: now. */
+  cycle?: string;
+  /** Epoch ms after which unfinished segments are checkpointed. Default: none. */
+  deadline?: number;
+}
+
+interface SegmentPosition {
+  segment: number;
+  totalSegments: number;
+  startKey?: Record<string, AttributeValue>;
+}
+
+export class RefreshDispatcher {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DispatcherDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Starts a cycle: all segments in parallel. */
+  async dispatchCycle(options: DispatchOptions = {}): Promise<DispatchResult> {
+    const cycle = options.cycle ?? new Date(this.now()).toISOString();
+    const totalSegments = this.deps.config.scanSegments;
+    const results = await Promise.all(
+      Array.from({ length: totalSegments }, (_, segment) => this.runSegment(cycle, { segment, totalSegments }, options.deadline)),
+    );
+    const result = results.reduce(addResults, { users: 0, messages: 0, segments: 0, checkpointed: 0 });
+    logger.info('refresh cycle dispatched', { cycle, ...result });
+    return result;
+  }
+
+  /** Continues a segment a previous run checkpointed (a `scan` message). */
+  async continueSegment(message: ScanSegmentMessage, deadline?: number): Promise<DispatchResult> {
+    const position: SegmentPosition = {
+      segment: message.segment,
+      totalSegments: message.totalSegments,
+      ...(message.startKey ? { startKey: message.startKey as Record<string, AttributeValue> } : {}),
+    };
+    return this.runSegment(message.cycle, position, deadline);
+  }
+
+  private async runSegment(cycle: string, position: SegmentPosition, deadline: number | undefined): Promise<DispatchResult> {
+    const result: DispatchResult = { users: 0, messages: 0, segments: 1, checkpointed: 0 };
+    let startKey = position.startKey;
+    do {
+      const page = await this.deps.store.scanActiveUsers({
+        segment: position.segment,
+        totalSegments: position.totalSegments,
+        limit: this.deps.config.scanPageSize,
+        ...(startKey ? { startKey } : {}),
+      });
+      const messages = this.refreshMessages(cycle, page.userIds);
+      await this.deps.queue.send(messages);
+      result.users += page.userIds.length;
+      result.messages += messages.length;
+      startKey = page.nextKey;
+      if (startKey && deadline !== undefined && this.now() >= deadline) {
+        const checkpoint: ScanSegmentMessage = { kind: 'scan', cycle, segment: position.segment, totalSegments: position.totalSegments, startKey };
+        await this.deps.queue.send([checkpoint]);
+        logger.info('dispatch segment checkpointed', { cycle, segment: position.segment, users: result.users });
+        return { ...result, checkpointed: 1 };
+      }
+    } while (startKey);
+    return result;
+  }
+
+  private refreshMessages(cycle: string, userIds: string[]): RefreshUsersMessage[] {
+    const size = this.deps.config.usersPerMessage;
+    const messages: RefreshUsersMessage[] = [];
+    for (let start = 0; start < userIds.length; start += size) {
+      messages.push({ kind: 'refresh', cycle, users: userIds.slice(start, start + size) });
+    }
+    return messages;
+  }
+}
+
+function addResults(a: DispatchResult, b: DispatchResult): DispatchResult {
+  return { users: a.users + b.users, messages: a.messages + b.messages, segments: a.segments + b.segments, checkpointed: a.checkpointed + b.checkpointed };
+}

@@ -1,0 +1,49 @@
+/**
+ * What travels on the refresh queue (`REFRESH_QUEUE_URL`). One queue, three kinds:
+ * - `refresh`: a batch of users to refresh in this cycle;
+ * - `scan`: a checkpointed parallel-scan segment the dispatcher could not finish in time;
+ * - `revoke`: a Google revocation that failed at disconnect and must be retried. It carries
+ *   the envelope ciphertext (never plaintext): the table copy is already destroyed.
+ */
+export interface RefreshUsersMessage {
+  kind: 'refresh';
+  /** ISO time the cycle was dispatched; a user refreshed since then is not refreshed again. */
+  cycle: string;
+  users: string[];
+}
+
+export interface ScanSegmentMessage {
+  kind: 'scan';
+  cycle: string;
+  segment: number;
+  totalSegments: number;
+  /** DynamoDB ExclusiveStartKey to resume from, as marshalled attribute values. */
+  startKey?: Record<string, unknown>;
+}
+
+export interface RevokeTokenMessage {
+  kind: 'revoke';
+  userId: string;
+  /** Base64 envelope ciphertext of the refresh token (see lib/crypto/envelope.ts). */
+  ciphertext: string;
+  attempt: number;
+}
+
+export type RefreshQueueMessage = RefreshUsersMessage | ScanSegmentMessage | RevokeTokenMessage;
+
+/** @throws Error when the body is not one of the kinds above. */
+export function parseQueueMessage(body: string): RefreshQueueMessage {
+  const parsed = JSON.parse(body) as Partial<RefreshQueueMessage> | null;
+  if (parsed && typeof parsed === 'object') {
+    if (parsed.kind === 'refresh' && Array.isArray(parsed.users) && typeof parsed.cycle === 'string') {
+      return parsed as RefreshUsersMessage;
+    }
+    if (parsed.kind === 'scan' && typeof parsed.segment === 'number' && typeof parsed.totalSegments === 'number') {
+      return parsed as ScanSegmentMessage;
+    }
+    if (parsed.kind === 'revoke' && typeof parsed.userId === 'string' && typeof parsed.ciphertext === 'string') {
+      return parsed as RevokeTokenMessage;
+    }
+  }
+  throw new Error('Unrecognised refresh queue message');
+}

@@ -1,0 +1,86 @@
+/**
+ * Composition of the refresh pipeline, built once per execution environment from the
+ * environment (see `config.ts`). The two handlers and `npm run refresh` all build it here,
+ * so they run the same code with the same settings.
+ */
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { dynamoClient, sqsClient } from '../aws/clients';
+import { requireEnv } from '../config';
+import { retryRevocation, SqsRevocationQueue } from '../disconnect';
+import { driveClientFactory } from '../jobs/drive';
+import { selectJobs } from '../jobs/registry';
+import { once, onceAsync } from '../memo';
+import { googleServices, tokenCipher, tokenStore, validateGoogleConfig } from '../runtime';
+import { TokenStore } from '../store/token-store';
+import { dispatchConfig, workerConfig } from './config';
+import { RefreshDispatcher } from './dispatch';
+import { SqsRefreshQueue } from './queue';
+import { TokenBucket } from './rate-limiter';
+import { UserRefresher } from './user-refresh';
+import { RefreshWorker } from './worker';
+
+/** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/** The dispatcher needs only the table and the queue (no KMS, no Google). */
+export const refreshDispatcher = once(() => {
+  const config = dispatchConfig();
+  const store = new TokenStore(dynamoClient(), requireEnv('TABLE_NAME'));
+  return new RefreshDispatcher({ store, queue: new SqsRefreshQueue(sqsClient(), config.queueUrl), config });
+});
+
+const workerSetup = once(() => {
+  const config = workerConfig();
+  return {
+    config,
+    jobs: selectJobs(config.jobNames),
+    // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
+    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
+    metrics: new Metrics({ namespace: config.metricsNamespace, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access' }),
+  };
+});
+
+/** Validates every setting the worker reads, synchronously: a bad variable fails the cold start by name. */
+export function validateRefreshWorkerConfig(): void {
+  workerSetup();
+  refreshDispatcher();
+  tokenStore();
+  tokenCipher();
+  validateGoogleConfig();
+}
+
+/** The worker; async because the Google client secret may come from Secrets Manager. */
+export const refreshWorker = onceAsync(async (): Promise<RefreshWorker> => {
+  const { config, jobs, googleRateLimit, metrics } = workerSetup();
+  const google = await googleServices();
+  const store = tokenStore();
+  const cipher = tokenCipher();
+  const beforeGoogleRequest = () => googleRateLimit.take();
+  const users = new UserRefresher({
+    store,
+    cipher,
+    oauth: google.oauth,
+    jobs,
+    driveFor: driveClientFactory({
+      beforeRequest: beforeGoogleRequest,
+      ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
+    }),
+    beforeGoogleRequest,
+    leaseMs: config.leaseMs,
+    retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
+  });
+  const revocations = new SqsRevocationQueue(sqsClient(), dispatchConfig().queueUrl);
+  const rateLimitedRevoke = {
+    revoke: async (token: string) => {
+      await beforeGoogleRequest();
+      await google.oauth.revoke(token);
+    },
+  };
+  return new RefreshWorker({
+    users,
+    dispatcher: refreshDispatcher(),
+    retryRevocation: (message, receiveCount) => retryRevocation(message, { cipher, oauth: rateLimitedRevoke, store, revocations, receiveCount }),
+    metrics,
+    userConcurrency: config.userConcurrency,
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * One user's refresh, under a lease: decrypt the stored refresh token, get a fresh access
+ * token, keep a rotated refresh token, run the offline jobs, record the outcome.
+ *
+ * - The lease (a conditional write) keeps overlapping runs off the user; it is released
+ *   when the work ends, so the next cycle processes the user again.
+ * - A user refreshed since the message's cycle is skipped: a redelivered message does not
+ *   refresh its other users twice.
+ * - `invalid_grant` marks the user revoked (only if the token is still the one that died)
+ *   and is never retried.
+ * - Transient failures (Google 429/5xx/timeouts, AWS throttling) are retried here, with
+ *   full-jitter backoff, and nowhere else; once exhausted the outcome is `retryable`, so
+ *   the worker hands the message back to SQS.
+ */
+import { tokenHashes, type TokenCipher } from '../crypto/envelope';
+import { InvalidGrantError } from '../errors';
+import type { GoogleOAuth, GoogleTokens } from '../google/oauth';
+import type { DriveClientFactory } from '../jobs/drive';
+import { toDriveError } from '../jobs/drive';
+import type { OfflineJob } from '../jobs/types';
+import { describeError, logger } from '../log';
+import { redactText } from '../redact';
+import type { JobResult, TokenStore, UserRecord } from '../store/token-store';
+import { withRetries, type RetryPolicy } from './backoff';
+import { isTransient } from './transient';
+
+export type UserOutcome =
+  | { status: 'refreshed' }
+  | { status: 'skipped'; reason: 'not_claimed' | 'already_refreshed' | 'token_replaced' }
+  | { status: 'revoked' }
+  | { status: 'failed'; retryable: boolean; error: string };
+
+export interface UserRefreshDependencies {
+  store: Pick<TokenStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'recordRefresh' | 'markRevoked'>;
+  cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
+  oauth: Pick<GoogleOAuth, 'refreshAccessToken'>;
+  jobs: readonly OfflineJob[];
+  /** Drive clients for a user's access token, already rate-limited per request. */
+  driveFor: DriveClientFactory;
+  /** Awaited before every refresh grant (the Google rate limiter). */
+  beforeGoogleRequest: () => Promise<void>;
+  leaseMs: number;
+  retry: RetryPolicy;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** What one run (one batch of the worker) shares across its users. */
+export interface RefreshRun {
+  /** ISO time the cycle was dispatched. */
+  cycle: string;
+  /** Lease owner: unique per run. */
+  owner: string;
+  /** Epoch ms after which no backoff wait starts. */
+  deadline?: number;
+}
+
+export class UserRefresher {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: UserRefreshDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Never throws: every failure becomes an outcome, so one user cannot fail another. */
+  async refresh(userId: string, run: RefreshRun): Promise<UserOutcome> {
+    let record: UserRecord | undefined;
+    try {
+      record = await this.retrying(run, () => this.deps.store.claimLease(userId, run.owner, this.deps.leaseMs, this.now()));
+    } catch (error) {
+      return failed(userId, error, 'claiming the lease');
+    }
+    // Gone, no longer active, or another run holds the lease right now.
+    if (!record?.refreshToken) return { status: 'skipped', reason: 'not_claimed' };
+    try {
+      if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
+      return await this.refreshClaimed(record, record.refreshToken, run);
+    } finally {
+      await this.deps.store.releaseLease(userId, run.owner).catch((error: unknown) => {
+        // It expires by itself; the next cycle may skip this user once.
+        logger.warn('could not release the refresh lease', { userId, error: describeError(error) });
+      });
+    }
+  }
+
+  private async refreshClaimed(record: UserRecord, ciphertext: Uint8Array, run: RefreshRun): Promise<UserOutcome> {
+    const { userId } = record;
+    let tokens: GoogleTokens;
+    try {
+      const refreshToken = await this.retrying(run, () => this.deps.cipher.decrypt(ciphertext, userId));
+      tokens = await this.retrying(run, async () => {
+        await this.deps.beforeGoogleRequest();
+        return this.deps.oauth.refreshAccessToken(refreshToken);
+      });
+      if (tokens.refreshToken && tokens.refreshToken !== refreshToken) await this.storeRotatedToken(record, tokens.refreshToken, run);
+    } catch (error) {
+      if (error instanceof InvalidGrantError) return this.markRevoked(record, error, run);
+      await this.recordFailure(userId, error, {}, run);
+      return failed(userId, error, 'refreshing the access token');
+    }
+
+    const grantedScopes = tokens.scopes.length ? tokens.scopes : record.grantedScopes;
+    const { results, failure } = await this.runJobs(userId, tokens.accessToken, grantedScopes, run);
+    if (failure) {
+      await this.recordFailure(userId, failure.error, results, run);
+      return failed(userId, failure.error, `running the job ${failure.job}`);
+    }
+    try {
+      await this.retrying(run, () => this.deps.store.recordRefresh(userId, { at: new Date(this.now()), jobs: results, succeeded: true }));
+    } catch (error) {
+      return failed(userId, error, 'recording the refresh');
+    }
+    logger.debug('user refreshed', { userId, jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])) });
+    return { status: 'refreshed' };
+  }
+
+  /** Keeps a refresh token Google rotated, unless a newer sign-in replaced the record meanwhile. */
+  private async storeRotatedToken(record: UserRecord, refreshToken: string, run: RefreshRun): Promise<void> {
+    const { userId } = record;
+    const ciphertext = await this.retrying(run, () => this.deps.cipher.encrypt(refreshToken, userId));
+    const stored = await this.retrying(run, () =>
+      this.deps.store.replaceRefreshToken(userId, record.tokenVersion, { ciphertext, ...tokenHashes(refreshToken) }, new Date(this.now())),
+    );
+    if (stored) logger.info('rotated refresh token stored', { userId });
+    else logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
+  }
+
+  private async runJobs(
+    userId: string,
+    accessToken: string,
+    grantedScopes: readonly string[],
+    run: RefreshRun,
+  ): Promise<{ results: Record<string, JobResult>; failure?: { job: string; error: unknown } }> {
+    const results: Record<string, JobResult> = {};
+    let failure: { job: string; error: unknown } | undefined;
+    const drive = this.deps.driveFor(accessToken);
+    for (const job of this.deps.jobs) {
+      const at = () => new Date(this.now()).toISOString();
+      if (!job.requiredScopes.every((scope) => grantedScopes.includes(scope))) {
+        results[job.name] = { status: 'skipped', at: at(), reason: 'missing_scopes' };
+        continue;
+      }
+      const jobLogger = logger.createChild({ persistentKeys: { userId, job: job.name } });
+      try {
+        const detail = await this.retrying(run, () =>
+          job.run({ drive, userId, logger: jobLogger }).catch((error: unknown) => {
+            throw toDriveError(error, `Drive job ${job.name}`);
+          }),
+        );
+        results[job.name] = { status: 'ok', at: at(), detail };
+      } catch (error) {
+        results[job.name] = { status: 'failed', at: at(), reason: errorSummary(error) };
+        // A transient failure decides the outcome (the message is retried); otherwise the first failure does.
+        if (!failure || (isTransient(error) && !isTransient(failure.error))) failure = { job: job.name, error };
+      }
+    }
+    return failure ? { results, failure } : { results };
+  }
+
+  private async markRevoked(record: UserRecord, error: InvalidGrantError, run: RefreshRun): Promise<UserOutcome> {
+    const { userId } = record;
+    const reason = error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
+    try {
+      const marked = await this.retrying(run, () => this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion));
+      if (!marked) {
+        logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
+        return { status: 'skipped', reason: 'token_replaced' };
+      }
+    } catch (markError) {
+      return failed(userId, markError, 'marking the user revoked');
+    }
+    logger.info('user marked revoked', { userId, reason });
+    return { status: 'revoked' };
+  }
+
+  /** Best effort: the outcome is already decided, a failure to record it only loses history. */
+  private async recordFailure(userId: string, error: unknown, jobs: Record<string, JobResult>, run: RefreshRun): Promise<void> {
+    await this.retrying(run, () =>
+      this.deps.store.recordRefresh(userId, { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) }),
+    ).catch((recordError: unknown) => logger.warn('could not record the refresh failure', { userId, error: describeError(recordError) }));
+  }
+
+  private retrying<T>(run: RefreshRun, operation: () => Promise<T>): Promise<T> {
+    return withRetries(operation, {
+      policy: this.deps.retry,
+      isRetryable: isTransient,
+      now: this.now,
+      ...(run.deadline !== undefined ? { deadline: run.deadline } : {}),
+      ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+      onRetry: (error, attempt, delayMs) => logger.debug('retrying after a transient failure', { attempt, delayMs, error: describeError(error) }),
+    });
+  }
+}
+
+function refreshedSince(record: UserRecord, cycle: string): boolean {
+  return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);
+}
+
+function failed(userId: string, error: unknown, step: string): UserOutcome {
+  const retryable = isTransient(error);
+  logger.warn(`refresh failed while ${step}`, { userId, retryable, error: describeError(error) });
+  return { status: 'failed', retryable, error: errorSummary(error) };
+}
+
+/** A short, log-safe line for the user record: never a request body or token. */
+function errorSummary(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return redactText(text).slice(0, 300);
+}

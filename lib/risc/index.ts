@@ -1,0 +1,31 @@
+/**
+ * Google Cross-Account Protection (RISC): security event token verification and the
+ * receiver that acts on `token-revoked`, `tokens-revoked` and `account-disabled`.
+ */
+import type { GoogleEndpoints } from '../google/endpoints';
+import { RemoteKeySet } from '../google/jwt';
+import type { TokenStore } from '../store/token-store';
+import { RiscConfigurationSource } from './configuration';
+import { RiscReceiver } from './receiver';
+import { SecurityEventTokenVerifier } from './verifier';
+
+export * from './configuration';
+export * from './events';
+export * from './receiver';
+export * from './verifier';
+
+export interface RiscReceiverSetup {
+  store: TokenStore;
+  /** Every client ID a SET may be addressed to (`GoogleServices.trustedClientIds`). */
+  audiences: readonly string[];
+  endpoints: Pick<GoogleEndpoints, 'riscConfigurationUrl'>;
+  issuer: string;
+}
+
+/** Wires a receiver whose keys come from the JWKS the RISC configuration names (both cached). */
+export function createRiscReceiver(setup: RiscReceiverSetup): RiscReceiver {
+  const configuration = new RiscConfigurationSource(setup.endpoints.riscConfigurationUrl);
+  const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks');
+  const verifier = new SecurityEventTokenVerifier(keys, { audiences: setup.audiences, issuer: setup.issuer });
+  return new RiscReceiver({ store: setup.store, verifier });
+}

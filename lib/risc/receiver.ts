@@ -1,0 +1,200 @@
+/**
+ * The RISC receiver: verifies a security event token, acts on it once (deduplicated on
+ * `jti` with a conditional write that expires) and acknowledges. Acting means destroying
+ * stored refresh tokens Google says are revoked; account events we cannot act on are
+ * acknowledged and logged. Neither the SET nor any token identifier is ever logged.
+ */
+import { GOOGLE_ISSUERS, RISC_ISSUER, optionalEnv } from '../config';
+import { prefixHash } from '../crypto/envelope';
+import { AppError, InvalidRequestError, UpstreamUnavailableError } from '../errors';
+import type { HttpRequest, HttpResult } from '../http';
+import { describeError, logger } from '../log';
+import type { TokenStore, UserRecord } from '../store/token-store';
+import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
+import type { SecurityEventToken, SecurityEventTokenVerifier } from './verifier';
+
+/** How long a processed `jti` is remembered: longer than Google keeps redelivering. */
+export const DEFAULT_REPLAY_WINDOW_MS = 7 * 24 * 60 * 60_000;
+/** Security event tokens are a few hundred bytes; anything this large is not one. */
+export const MAX_SET_BYTES = 16 * 1024;
+/** Re-reads when a racing sign-in changes a record between our read and our write. */
+const MAX_REVOKE_ROUNDS = 3;
+
+/** The SET issuer: `RISC_ISSUER`, default `https://accounts.google.com/`. */
+export function riscIssuer(env: Record<string, string | undefined> = process.env): string {
+  return optionalEnv('RISC_ISSUER', env) ?? RISC_ISSUER;
+}
+
+/**
+ * The raw compact JWT of a `application/secevent+jwt` push (API Gateway may have base64-encoded it).
+ * @throws AppError 413 when oversized; InvalidRequestError (400) when empty.
+ */
+export function readSecurityEventToken(request: HttpRequest): string {
+  if (request.body.length > MAX_SET_BYTES) {
+    throw new AppError('payload_too_large', `Request body is over ${MAX_SET_BYTES} bytes`);
+  }
+  const token = request.body.toString('utf8').trim();
+  if (!token) throw new InvalidRequestError('Send the security event token as the request body');
+  // Not `rememberSecret`: every SET is a JWT, which lib/redact's pattern already masks, and a
+  // warm receiver would otherwise fill the remembered-secret list with one entry per push.
+  return token;
+}
+
+/** RFC 8935 push delivery: a bare 202 acknowledges the SET. */
+export function acceptedResponse(): HttpResult {
+  return { statusCode: 202, headers: { 'cache-control': 'no-store' }, body: '' };
+}
+
+export interface RiscEventOutcome {
+  /** Short event name, or the URI for an event type we do not know. */
+  event: string;
+  /** Users whose stored refresh token was destroyed. */
+  revokedUsers: string[];
+}
+
+export interface RiscReceipt {
+  jti: string;
+  /** True when this `jti` was already processed: acknowledged, not acted on again. */
+  replay: boolean;
+  outcomes: RiscEventOutcome[];
+}
+
+export interface RiscReceiverDependencies {
+  store: TokenStore;
+  verifier: SecurityEventTokenVerifier;
+  /** Issuers accepted in `iss-sub` subjects besides the SET issuer (default: Google's). */
+  subjectIssuers?: readonly string[];
+  replayWindowMs?: number;
+  now?: () => number;
+}
+
+export class RiscReceiver {
+  private readonly now: () => number;
+  private readonly subjectIssuers: ReadonlySet<string>;
+
+  constructor(private readonly deps: RiscReceiverDependencies) {
+    this.now = deps.now ?? Date.now;
+    this.subjectIssuers = new Set([RISC_ISSUER, ...GOOGLE_ISSUERS, ...(deps.subjectIssuers ?? [])]);
+  }
+
+  /**
+   * Verifies and processes one SET.
+   * @throws InvalidSecurityEventError (400) before anything is changed; AppError 5xx when
+   * acting failed — the `jti` is forgotten then, so Google's redelivery is acted on.
+   */
+  async receive(token: string): Promise<RiscReceipt> {
+    const set = await this.deps.verifier.verify(token);
+    const nowMs = this.now();
+    const fresh = await this.deps.store.recordSecurityEvent(
+      set.jti,
+      nowMs,
+      this.deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
+    );
+    if (!fresh) {
+      logger.info('risc: replayed security event acknowledged', { jti: set.jti, events: eventNames(set) });
+      return { jti: set.jti, replay: true, outcomes: [] };
+    }
+    try {
+      const outcomes: RiscEventOutcome[] = [];
+      for (const [type, event] of Object.entries(set.events)) outcomes.push(await this.act(set, type, event));
+      return { jti: set.jti, replay: false, outcomes };
+    } catch (error) {
+      await this.deps.store.forgetSecurityEvent(set.jti).catch((forgetError: unknown) =>
+        logger.error('risc: could not forget a failed event; its redelivery will be ignored', {
+          jti: set.jti,
+          error: describeError(forgetError),
+        }),
+      );
+      throw error;
+    }
+  }
+
+  private async act(set: SecurityEventToken, type: string, event: unknown): Promise<RiscEventOutcome> {
+    const name = eventName(type);
+    const subject = parseSubject(event);
+    const reason = safeReason((event as { reason?: unknown } | undefined)?.reason);
+    const context = { jti: set.jti, event: name ?? type, iat: set.iat, ...(reason ? { reason } : {}) };
+    const done = (revokedUsers: string[] = []): RiscEventOutcome => ({ event: name ?? type, revokedUsers });
+
+    switch (name) {
+      case 'token-revoked': {
+        if (subject?.kind !== 'token')
+          return this.ignore('risc: token-revoked without an oauth_token subject', context);
+        const revoked = await this.revokeToken(subject, `risc:token-revoked${reason ? `:${reason}` : ''}`);
+        logger.info('risc: token-revoked processed', { ...context, alg: subject.alg, revokedUsers: revoked });
+        return done(revoked);
+      }
+      case 'tokens-revoked':
+      case 'account-disabled': {
+        const account = this.accountOf(subject);
+        if (!account) return this.ignore(`risc: ${name} without a Google iss-sub subject`, context);
+        const revoked = (await this.revokeAll(account.sub, `risc:${name}${reason ? `:${reason}` : ''}`))
+          ? [account.sub]
+          : [];
+        logger.info(`risc: ${name} processed`, { ...context, userId: account.sub, tokenDestroyed: revoked.length > 0 });
+        return done(revoked);
+      }
+      case 'sessions-revoked':
+      case 'account-enabled':
+      case 'account-credential-change-required': {
+        // We hold no sessions or passwords: nothing to end; the log is the audit trail.
+        logger.info(`risc: ${name} acknowledged`, { ...context, userId: this.accountOf(subject)?.sub });
+        return done();
+      }
+      case 'verification': {
+        const state = (event as { state?: unknown } | undefined)?.state;
+        logger.info('risc: verification event received', {
+          ...context,
+          state: typeof state === 'string' ? state.slice(0, 256) : undefined,
+        });
+        return done();
+      }
+      default:
+        return this.ignore('risc: unknown event type acknowledged', context);
+    }
+  }
+
+  private ignore(message: string, context: Record<string, unknown>): RiscEventOutcome {
+    logger.warn(message, context);
+    return { event: String(context.event), revokedUsers: [] };
+  }
+
+  private accountOf(subject: ReturnType<typeof parseSubject>): AccountSubject | undefined {
+    if (subject?.kind !== 'account') return undefined;
+    return subject.iss === undefined || this.subjectIssuers.has(subject.iss) ? subject : undefined;
+  }
+
+  /** Destroys exactly the stored token(s) that the prefix or hash identifies. */
+  private async revokeToken(subject: TokenSubject, reason: string): Promise<string[]> {
+    const byPrefix = subject.alg === 'prefix';
+    const hash = byPrefix ? prefixHash(subject.value.slice(0, 16)) : normalizeBase64(subject.value);
+    const userIds = byPrefix
+      ? await this.deps.store.findUsersByTokenPrefixHash(hash)
+      : await this.deps.store.findUsersByTokenHash(hash);
+    const matches = (record: UserRecord) => (byPrefix ? record.tokenPrefixHash : record.tokenHash) === hash;
+    const revoked: string[] = [];
+    for (const userId of userIds) if (await this.revokeIf(userId, reason, matches)) revoked.push(userId);
+    return revoked;
+  }
+
+  private revokeAll(userId: string, reason: string): Promise<boolean> {
+    return this.revokeIf(userId, reason, () => true);
+  }
+
+  /**
+   * Destroys the user's stored token if it still `matches`, guarded by the token version so
+   * that a sign-in landing meanwhile is re-checked rather than destroyed blindly.
+   */
+  private async revokeIf(userId: string, reason: string, matches: (record: UserRecord) => boolean): Promise<boolean> {
+    for (let round = 1; round <= MAX_REVOKE_ROUNDS; round++) {
+      const record = await this.deps.store.getUser(userId);
+      if (!record?.refreshToken || !matches(record)) return false;
+      if (await this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion)) return true;
+    }
+    throw new UpstreamUnavailableError('The account kept changing while a security event was processed');
+  }
+}
+
+function eventNames(set: SecurityEventToken): string[] {
+  return Object.keys(set.events).map((type) => eventName(type) ?? type);
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm start`: the whole product on this machine, offline. Starts (or reuses, when the
+ * environment already points at them) DynamoDB, the KMS and SQS emulators and the Google
+ * emulator; provisions the table and key; mounts every Lambda handler behind the local HTTP
+ * API on 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startDynamoDb } from './aws/dynamodb';
+import { localAwsDefaults } from './aws/local-env';
+import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
+import { startHttpApi, type Routes } from './http-api';
+import { startKmsEmulator } from './kms-emulator';
+import { provisionLocal } from './provision';
+import { startSqsEmulator } from './sqs-emulator';
+
+const ROOT = resolve(__dirname, '..');
+
+/** Every HTTP route of the contract, with the function folder that serves it. */
+const HTTP_ROUTES: Record<string, string> = {
+  'POST /authcode': 'exchange',
+  'POST /disconnect': 'disconnect',
+  'POST /risc': 'risc',
+};
+
+const env = process.env;
+const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
+
+export function parseInterval(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new Error(`REFRESH_INTERVAL must look like 30s, 5m or 1h, got "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const closers: (() => Promise<void>)[] = [];
+  const lines: string[] = [];
+  Object.assign(env, { ...localAwsDefaults(env), ...pick(env, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) });
+
+  const useOrStart = async (variable: string, label: string, start: () => Promise<{ url: string; close(): Promise<void> }>) => {
+    if (env[variable]) {
+      lines.push(`${label.padEnd(16)} ${env[variable]} (from ${variable})`);
+      return;
+    }
+    const service = await start();
+    closers.push(() => service.close());
+    env[variable] = service.url;
+    lines.push(`${label.padEnd(16)} ${service.url}`);
+  };
+  await useOrStart('AWS_ENDPOINT_URL_DYNAMODB', 'DynamoDB', () => startDynamoDb({ port: port('DYNAMODB_PORT', 4567) }));
+  await useOrStart('AWS_ENDPOINT_URL_KMS', 'KMS', () => startKmsEmulator({ port: port('KMS_PORT', 4599) }));
+  await useOrStart('AWS_ENDPOINT_URL_SQS', 'SQS', () => startSqsEmulator({ port: port('SQS_PORT', 9324) }));
+
+  let googleUrl: string | undefined;
+  if (env.GOOGLE_EMULATOR_HOST) {
+    googleUrl = `http://${env.GOOGLE_EMULATOR_HOST}`;
+    lines.push(`Google emulator  ${googleUrl} (from GOOGLE_EMULATOR_HOST)`);
+  } else if (env.GOOGLE_CLIENT_SECRET_FILE || env.GOOGLE_CLIENT_SECRET_ARN) {
+    lines.push('Google           the real Google (a client secret is configured and no emulator host)');
+  } else {
+    const google = await startGoogleEmulator({ port: port('GOOGLE_EMULATOR_PORT', 8085) });
+    closers.push(() => google.close());
+    env.GOOGLE_EMULATOR_HOST = google.hostPort;
+    googleUrl = google.url;
+    const dir = join(ROOT, '.local');
+    await mkdir(dir, { recursive: true });
+    env.GOOGLE_CLIENT_SECRET_FILE = join(dir, 'client_secret.json');
+    await writeFile(env.GOOGLE_CLIENT_SECRET_FILE, clientSecretJson(DEFAULT_LOCAL_CLIENT));
+    lines.push(`Google emulator  ${google.url}  (client ${DEFAULT_LOCAL_CLIENT.clientId})`);
+  }
+
+  env.TABLE_NAME ??= 'google-offline-access-local';
+  env.KMS_KEY_ID ??= 'alias/google-offline-access-local';
+  await provisionLocal(env, { log: () => undefined });
+  if (!env.REFRESH_QUEUE_URL) {
+    const sqs = new SQSClient({});
+    env.REFRESH_QUEUE_URL = (await sqs.send(new CreateQueueCommand({ QueueName: 'google-offline-access-refresh' }))).QueueUrl;
+    sqs.destroy();
+  }
+  lines.push(`Table            ${env.TABLE_NAME}`, `KMS key          ${env.KMS_KEY_ID}`, `Refresh queue    ${env.REFRESH_QUEUE_URL}`);
+
+  // Handlers read their configuration at load: import them only now that the env is complete.
+  const routes: Routes = {};
+  for (const [route, folder] of Object.entries(HTTP_ROUTES)) {
+    const entry = join(ROOT, 'functions', folder, 'index.ts');
+    if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
+  }
+  const api = await startHttpApi(routes, { port: port('PORT', 3000) });
+  closers.push(() => api.close());
+
+  const intervalMs = parseInterval(env.REFRESH_INTERVAL ?? '5m');
+  const { runRefreshCycle } = await import('./refresh-cycle');
+  let cycle: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    cycle = cycle.then(() => runRefreshCycle({ quiet: true })).catch((error: unknown) => console.error('refresh cycle failed:', error));
+  }, intervalMs);
+  closers.unshift(async () => {
+    clearInterval(timer);
+    await cycle;
+  });
+
+  console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
+  console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
+  for (const line of lines) console.log(line);
+  console.log(`Refresh cycle    every ${env.REFRESH_INTERVAL ?? '5m'} (REFRESH_INTERVAL); run one now with: npm run refresh`);
+  if (googleUrl) {
+    console.log('\nSign a user in (the emulator plays Google Sign-In, the curl plays the app):\n');
+    console.log(
+      `  code=$(curl -s -X POST ${googleUrl}/emulator/authorize -H 'content-type: application/json' ` +
+        `-d '{"sub":"1001","email":"ada@example.com","name":"Ada Lovelace"}' | sed -E 's/.*"code":"([^"]+)".*/\\1/') && ` +
+        `curl -s -X POST ${api.url}/authcode -H 'X-Requested-With: XMLHttpRequest' --data-urlencode "authCode=$code"; echo`,
+    );
+    console.log('\nOr walk through the whole flow: npm run demo');
+  }
+  console.log('\nCtrl-C stops everything.');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping…');
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+function pick(source: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (source[name] ? [[name, source[name]]] : [])));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,263 @@
+/**
+ * `npm run refresh`: one whole refresh cycle against the configured endpoints, the way AWS
+ * runs it — the dispatch handler fills the queue, then the queue is drained the way Lambda's
+ * SQS event source does it (ReceiveMessage, the worker, delete what succeeded, let failures
+ * come back) — with a progress bar on stderr and a closing table.
+ *
+ * Environment: exactly what the two functions read. With none of it set, it assumes the
+ * stack `npm start` runs on its default ports. `runRefreshCycle` is also what the dev server
+ * calls every REFRESH_INTERVAL.
+ */
+import { join, resolve } from 'node:path';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import type { DispatchResult } from '../lib/refresh/dispatch';
+import type { WorkerSummary } from '../lib/refresh/worker';
+import { localAwsDefaults } from './aws/local-env';
+
+export interface RefreshCycleOptions {
+  /** No progress bar and no table (the dev server's periodic runs). */
+  quiet?: boolean;
+  /** Where progress and the table go (default stderr). */
+  output?: NodeJS.WriteStream;
+}
+
+export interface RefreshCycleSummary {
+  dispatched: DispatchResult;
+  refreshed: number;
+  revoked: number;
+  failed: number;
+  skipped: number;
+  /** Messages that failed MAX_RECEIVES times and stay on the queue for a later cycle. */
+  failedMessages: number;
+  /** Unreadable messages the worker dropped. */
+  droppedMessages: number;
+  elapsedMs: number;
+  /** KMS requests during the cycle, from the KMS emulator; 'n/a' when that is not what KMS is. */
+  kmsRequests: number | 'n/a';
+}
+
+/** Deliveries of one message within a cycle before it is left for the next (as a redrive policy would). */
+const MAX_RECEIVES = 3;
+/** Like several Lambda workers polling the queue at once. */
+const POLLERS = 4;
+const VISIBILITY_TIMEOUT_S = 120;
+
+export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promise<RefreshCycleSummary> {
+  const started = Date.now();
+  const output = options.output ?? process.stderr;
+  // The functions read their configuration at load: import them only now.
+  const { handler: dispatch } = await import('../functions/refresh-dispatch');
+  const { refreshWorker, validateRefreshWorkerConfig } = await import('../lib/refresh/runtime');
+  const { dispatchConfig } = await import('../lib/refresh/config');
+  const { sqsClient } = await import('../lib/aws/clients');
+  validateRefreshWorkerConfig();
+  const worker = await refreshWorker();
+  const queueUrl = dispatchConfig().queueUrl;
+  const sqs = sqsClient();
+  const kmsBefore = await kmsRequestCount();
+
+  const dispatched = await dispatch({ time: new Date().toISOString() });
+  const totals: WorkerSummary = { refreshed: 0, revoked: 0, failed: 0, skipped: 0, deferred: 0, dispatched: 0, revocations: 0, dropped: 0 };
+  const progress = options.quiet ? undefined : new ProgressBar(output);
+  const render = () => progress?.render(totals, dispatched.users + totals.dispatched);
+  render();
+
+  let busy = 0;
+  let failedMessages = 0;
+  const awaitingRetry = new Set<string>();
+  const poll = async (): Promise<void> => {
+    for (;;) {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: VISIBILITY_TIMEOUT_S,
+          WaitTimeSeconds: awaitingRetry.size ? 1 : 0,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (!messages.length) {
+        if (busy === 0 && awaitingRetry.size === 0) return;
+        await new Promise((done) => setTimeout(done, 50));
+        continue;
+      }
+      busy += 1;
+      try {
+        messages.forEach((message) => awaitingRetry.delete(message.MessageId!));
+        const { batchItemFailures, summary } = await worker.processBatch(toLambdaRecords(messages, queueUrl));
+        for (const key of Object.keys(totals) as (keyof WorkerSummary)[]) totals[key] += summary[key];
+        render();
+        const failedIds = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
+        const succeeded = messages.filter((message) => !failedIds.has(message.MessageId!));
+        if (succeeded.length) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: succeeded.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle! })),
+            }),
+          );
+        }
+        for (const message of messages.filter((m) => failedIds.has(m.MessageId!))) {
+          const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+          // Exhausted: leave it invisible; it comes back in a later cycle (SQS would move it to the DLQ).
+          if (receives >= MAX_RECEIVES) {
+            failedMessages += 1;
+            continue;
+          }
+          awaitingRetry.add(message.MessageId!);
+          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: receives }));
+        }
+      } finally {
+        busy -= 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: POLLERS }, poll));
+  progress?.done();
+
+  const kmsAfter = kmsBefore === 'n/a' ? 'n/a' : await kmsRequestCount();
+  const summary: RefreshCycleSummary = {
+    dispatched,
+    refreshed: totals.refreshed,
+    revoked: totals.revoked,
+    failed: totals.failed,
+    skipped: totals.skipped,
+    failedMessages,
+    droppedMessages: totals.dropped,
+    elapsedMs: Date.now() - started,
+    kmsRequests: kmsBefore === 'n/a' || kmsAfter === 'n/a' ? 'n/a' : kmsAfter - kmsBefore,
+  };
+  if (!options.quiet) output.write(`${summaryTable(summary, dispatched.users + totals.dispatched)}\n`);
+  return summary;
+}
+
+/** SQS messages as Lambda's SQS event source hands them to a function. */
+export function toLambdaRecords(messages: readonly Message[], queueUrl: string): SQSRecord[] {
+  const [, account = '000000000000', name = 'queue'] = new URL(queueUrl).pathname.split('/');
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  return messages.map((message) => ({
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: message.Attributes?.SenderId ?? account,
+      ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${region}:${account}:${name}`,
+    awsRegion: region,
+  }));
+}
+
+/** Total KMS requests so far, from the KMS emulator's counts; 'n/a' when KMS is anything else. */
+async function kmsRequestCount(): Promise<number | 'n/a'> {
+  const endpoint = process.env.AWS_ENDPOINT_URL_KMS;
+  if (!endpoint) return 'n/a';
+  try {
+    const response = await fetch(new URL('/emulator/counts', endpoint), { signal: AbortSignal.timeout(2_000) });
+    if (!response.ok || !response.headers.get('content-type')?.startsWith('application/json')) return 'n/a';
+    const counts = (await response.json()) as Record<string, number>;
+    return Object.values(counts).reduce((sum, count) => sum + count, 0);
+  } catch {
+    return 'n/a';
+  }
+}
+
+class ProgressBar {
+  private readonly width = 30;
+  private readonly enabled: boolean;
+
+  constructor(private readonly output: NodeJS.WriteStream) {
+    this.enabled = Boolean(output.isTTY);
+  }
+
+  render(totals: WorkerSummary, users: number): void {
+    if (!this.enabled) return;
+    const done = totals.refreshed + totals.revoked + totals.failed + totals.skipped;
+    const filled = users ? Math.min(this.width, Math.round((done / users) * this.width)) : this.width;
+    const bar = `${'█'.repeat(filled)}${'░'.repeat(this.width - filled)}`;
+    this.output.write(
+      `\r${bar} ${done}/${users} users  refreshed ${totals.refreshed}  revoked ${totals.revoked}  failed ${totals.failed}  skipped ${totals.skipped} `,
+    );
+  }
+
+  done(): void {
+    if (this.enabled) this.output.write('\n');
+  }
+}
+
+function summaryTable(summary: RefreshCycleSummary, users: number): string {
+  const rows: [string, string][] = [
+    ['users dispatched', String(users)],
+    ['refreshed', String(summary.refreshed)],
+    ['revoked', String(summary.revoked)],
+    ['failed', String(summary.failed)],
+    ['skipped', String(summary.skipped)],
+    ['messages left on the queue', String(summary.failedMessages)],
+    ['elapsed', `${(summary.elapsedMs / 1000).toFixed(1)} s`],
+    ['KMS requests', String(summary.kmsRequests)],
+  ];
+  if (summary.droppedMessages) rows.splice(6, 0, ['unreadable messages dropped', String(summary.droppedMessages)]);
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
+  const line = `+${'-'.repeat(labelWidth + 2)}+${'-'.repeat(valueWidth + 2)}+`;
+  return [line, ...rows.map(([label, value]) => `| ${label.padEnd(labelWidth)} | ${value.padStart(valueWidth)} |`), line].join('\n');
+}
+
+/**
+ * With no configuration at all, talk to what `npm start` runs on its default ports (the
+ * same defaults as local/dev-server.ts), so `npm run refresh` works beside it as is.
+ */
+async function useDevServerDefaults(env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (env.TABLE_NAME || env.AWS_ENDPOINT_URL_DYNAMODB) return false;
+  const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
+  Object.assign(env, {
+    ...localAwsDefaults(env),
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port('DYNAMODB_PORT', 4567)}`,
+    AWS_ENDPOINT_URL_KMS: env.AWS_ENDPOINT_URL_KMS ?? `http://127.0.0.1:${port('KMS_PORT', 4599)}`,
+    AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS ?? `http://127.0.0.1:${port('SQS_PORT', 9324)}`,
+    TABLE_NAME: 'google-offline-access-local',
+    KMS_KEY_ID: env.KMS_KEY_ID ?? 'alias/google-offline-access-local',
+  });
+  if (!env.GOOGLE_CLIENT_SECRET_FILE && !env.GOOGLE_CLIENT_SECRET_ARN) {
+    env.GOOGLE_EMULATOR_HOST ??= `127.0.0.1:${port('GOOGLE_EMULATOR_PORT', 8085)}`;
+    env.GOOGLE_CLIENT_SECRET_FILE = join(resolve(__dirname, '..'), '.local', 'client_secret.json');
+  }
+  if (!env.REFRESH_QUEUE_URL) {
+    const sqs = new SQSClient({});
+    try {
+      env.REFRESH_QUEUE_URL = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'google-offline-access-refresh' }))).QueueUrl;
+    } finally {
+      sqs.destroy();
+    }
+  }
+  return true;
+}
+
+async function main(): Promise<void> {
+  if (await useDevServerDefaults(process.env)) {
+    process.stderr.write(`No TABLE_NAME set: using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`);
+  }
+  const summary = await runRefreshCycle();
+  process.exitCode = summary.failedMessages ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
