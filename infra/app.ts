@@ -7,18 +7,22 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InfraConfigError, readInfraConfig } from './config';
+import { InfraConfigError, readInfraConfig, type InfraConfig } from './config';
 import { GoogleOfflineAccessStack } from './stack';
 
-const app = new App();
-let config;
-try {
-  config = readInfraConfig((key) => app.node.tryGetContext(key));
-} catch (error) {
-  if (!(error instanceof InfraConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
+/** The validated parameters, or a list of what is wrong (without a stack trace) and exit 1. */
+function loadConfig(app: App): InfraConfig {
+  try {
+    return readInfraConfig((key) => app.node.tryGetContext(key));
+  } catch (error) {
+    if (!(error instanceof InfraConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
 }
+
+const app = new App();
+const config = loadConfig(app);
 
 new GoogleOfflineAccessStack(app, config.stackName, {
   config,

@@ -231,6 +231,12 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshQueueUrl', { value: this.pipeline.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    if (dispatch) {
+      new CfnOutput(this, 'RefreshDispatchFunctionName', {
+        value: dispatch.function.functionName,
+        description: 'Invoke it to start a refresh cycle now',
+      });
+    }
   }
 }
 

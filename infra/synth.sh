@@ -14,7 +14,7 @@ export CDK_DEFAULT_ACCOUNT="${CDK_DEFAULT_ACCOUNT:-000000000000}"
 export CDK_DEFAULT_REGION="${CDK_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
 export AWS_REGION="${AWS_REGION:-$CDK_DEFAULT_REGION}"
 
-npx cdk synth --no-notices --no-version-reporting --quiet --output cdk.out "$@"
+npx cdk synth --no-notices --quiet --output cdk.out "$@"
 
 if command -v cfn-lint >/dev/null 2>&1; then
   # Errors fail the script; warnings are printed. W3005 (a DependsOn also implied by a

@@ -37,7 +37,9 @@ export async function provisionLocal(env: Env = process.env, options: ProvisionO
     const tableCreated = await ensureTable(dynamo, tableName);
     const timeToLive = await ensureTimeToLive(dynamo, tableName);
     if (timeToLive === 'unsupported') {
-      log(`TTL: this DynamoDB backend has no UpdateTimeToLive (dynalite); ${TOKEN_TABLE.timeToLiveAttribute} items never expire here`);
+      log(
+        `TTL: this DynamoDB backend has no UpdateTimeToLive (dynalite); ${TOKEN_TABLE.timeToLiveAttribute} items never expire here`,
+      );
     }
     const key = kms && keyId ? await ensureKmsKey(kms, keyId) : undefined;
     return { tableCreated, timeToLive, keyCreated: key?.created ?? false, ...(key ? { kmsKeyId: key.keyId } : {}) };

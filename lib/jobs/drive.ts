@@ -37,6 +37,8 @@ export function driveClientFactory(options: DriveClientOptions = {}): DriveClien
       version: 'v3',
       auth,
       retry: false,
+      // Node's own fetch: otherwise gaxios dynamic-imports node-fetch (ESM) on the first request.
+      fetchImplementation: fetch,
       timeout: options.timeoutMs ?? 10_000,
       ...(options.rootUrl ? { rootUrl: options.rootUrl } : {}),
     });

@@ -29,6 +29,7 @@ export function localClientConfig(
 ): { endpoint: string; region: string; credentials: typeof FAKE_CREDENTIALS } {
   const variable = `AWS_ENDPOINT_URL_${service}`;
   const endpoint = env[variable] ?? env.AWS_ENDPOINT_URL;
-  if (!endpoint) throw new Error(`${variable} is not set: local tooling only talks to local stand-ins (moto, emulators)`);
+  if (!endpoint)
+    throw new Error(`${variable} is not set: local tooling only talks to local stand-ins (moto, emulators)`);
   return { endpoint, region: env.AWS_REGION ?? DEFAULT_REGION, credentials: FAKE_CREDENTIALS };
 }

@@ -47,7 +47,9 @@ export async function startMoto(options: MotoOptions = {}): Promise<LocalService
 async function waitUntilReady(url: string, child: ChildProcess, stderrTail: () => string): Promise<void> {
   const failure = new Promise<never>((_, reject) => {
     child.once('error', (error) => reject(new Error(`cannot run moto_server (is it on PATH?): ${error.message}`)));
-    child.once('exit', (code) => reject(new Error(`moto_server exited with ${code} before answering:\n${stderrTail()}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`moto_server exited with ${code} before answering:\n${stderrTail()}`)),
+    );
   });
   failure.catch(() => undefined); // observed below; avoids an unhandled rejection once we are ready
   const deadline = Date.now() + READY_TIMEOUT_MS;

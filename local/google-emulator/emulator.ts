@@ -2,7 +2,7 @@
  * One Google emulator instance: its state, its HTTP server, and the programmatic
  * control methods (each also reachable over HTTP under /emulator/).
  */
-import { EmulatorClock } from './clock';
+import { EmulatorClock, unixSeconds } from './clock';
 import type { EmulatorContext } from './context';
 import { controlRoutes } from './control/routes';
 import { DriveStore, toResource, type DriveFileResource } from './drive/store';
@@ -12,6 +12,7 @@ import { IssuedSecrets } from './issued-secrets';
 import { certsRoutes } from './oauth/certs-endpoint';
 import { ClientRegistry, DEFAULT_LOCAL_CLIENT, type EmulatorClient } from './oauth/clients';
 import { GrantStore } from './oauth/grants';
+import { checkIdTokenOverride, type IdTokenOverride } from './oauth/id-token-overrides';
 import { revokeRoutes } from './oauth/revoke-endpoint';
 import { DEFAULT_GRANTED_SCOPES, normalizeScopes } from './oauth/scopes';
 import { ServiceAccountRegistry, type ServiceAccountKey } from './oauth/service-accounts';
@@ -48,6 +49,8 @@ export interface AuthorizeRequest extends Partial<Omit<UserProfile, 'sub'>> {
   azp?: string;
   /** `''` (Android, default) or `postmessage` (web popup). */
   redirectUri?: string;
+  /** Test hook: the ID token this code's exchange returns carries these claims, or is broken. */
+  idToken?: IdTokenOverride;
 }
 
 /** Claims for a test ID token; anything besides the named fields overrides a claim. */
@@ -139,28 +142,31 @@ export class GoogleEmulator {
 
   /** A user signs in and consents; returns the one-time server auth code. */
   authorize(request: AuthorizeRequest): { code: string } {
-    const { sub, clientId = DEFAULT_LOCAL_CLIENT.clientId, scopes, forceConsent, azp, redirectUri = '' } = request;
+    const {
+      sub,
+      clientId = DEFAULT_LOCAL_CLIENT.clientId,
+      scopes,
+      forceConsent,
+      azp,
+      redirectUri = '',
+      idToken,
+      ...profile
+    } = request;
     if (!sub) throw new RangeError('sub is required');
     const client = this.ctx.clients.get(clientId);
     if (!client) throw new RangeError(`unknown client ${clientId}`);
     if (!client.redirectUris.includes(redirectUri)) {
       throw new RangeError(`redirect URI "${redirectUri}" is not registered for ${clientId}`);
     }
+    if (idToken) checkIdTokenOverride(idToken);
     const code = this.ctx.grants.authorize({
       clientId,
-      profile: profileWithDefaults(sub, {
-        email: request.email,
-        emailVerified: request.emailVerified,
-        name: request.name,
-        givenName: request.givenName,
-        familyName: request.familyName,
-        picture: request.picture,
-        locale: request.locale,
-      }),
+      profile: profileWithDefaults(sub, profile),
       scopes: normalizeScopes(scopes ?? DEFAULT_GRANTED_SCOPES),
       azp: azp ?? clientId,
       redirectUri,
       forceConsent: forceConsent ?? false,
+      idTokenOverride: idToken,
     });
     return { code };
   }
@@ -200,7 +206,7 @@ export class GoogleEmulator {
     return this.ctx.grants.requestRotation(sub, options.clientId);
   }
 
-  /** Moves the emulator's clock (code and token expiry, iat/exp of what it signs). */
+  /** Moves the emulator's clock: codes and access tokens expire by it (signed tokens keep real time). */
   advanceClock(seconds: number): void {
     this.ctx.clock.advance(seconds);
   }
@@ -227,14 +233,14 @@ export class GoogleEmulator {
   signIdToken(request: IdTokenRequest): string {
     const { sub, aud = DEFAULT_LOCAL_CLIENT.clientId, azp = aud, email, kid, ...overrides } = request;
     const profile = profileWithDefaults(sub, { email });
-    const iat = typeof overrides.iat === 'number' ? overrides.iat : this.ctx.clock.nowSeconds();
+    const iat = typeof overrides.iat === 'number' ? overrides.iat : unixSeconds();
     const claims = idTokenClaims({ profile, scopes: DEFAULT_GRANTED_SCOPES, aud, azp, iatSeconds: iat });
     return this.ctx.issued.add(this.ctx.keys.sign({ ...claims, ...overrides }, { kid }));
   }
 
   /** A RISC Security Event Token signed with the current key. */
   signSecurityEvent(request: SecurityEventRequest): string {
-    return signSecurityEvent(this.ctx.keys, request, this.ctx.clock.nowSeconds());
+    return signSecurityEvent(this.ctx.keys, request, unixSeconds());
   }
 
   /** The stream registered through the RISC API, if any. */

@@ -6,8 +6,8 @@
 import { apiError, oauthError, type EmulatorResponse } from './http';
 import type { GoogleEndpoint } from './request-log';
 
-export const FAULT_ENDPOINTS: readonly GoogleEndpoint[] = ['token', 'revoke', 'certs', 'drive', 'risc', 'tokeninfo'];
-export const FAULT_KINDS = [500, 503, 429, 'hang', 'reset'] as const;
+const FAULT_ENDPOINTS: readonly GoogleEndpoint[] = ['token', 'revoke', 'certs', 'drive', 'risc', 'tokeninfo'];
+const FAULT_KINDS = [500, 503, 429, 'hang', 'reset'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {

@@ -15,8 +15,8 @@ export interface EmulatorRequest {
 export interface EmulatorResponse {
   status: number;
   headers?: Record<string, string>;
-  /** Objects are sent as JSON; strings and buffers as they are. */
-  body?: unknown;
+  /** Sent as JSON. */
+  body: unknown;
 }
 
 /** Thrown anywhere below a route to answer with `response` (bad input, auth failures). */
@@ -36,21 +36,21 @@ export function oauthError(status: number, error: string, description: string): 
 }
 
 export interface ApiErrorDetail {
+  /** The legacy per-error reason, e.g. `notFound`. */
   reason: string;
+  /** The google.rpc status name, e.g. `NOT_FOUND`. */
   status: string;
-  domain?: string;
+  /** The request parameter at fault. */
   location?: string;
-  locationType?: string;
-  errorMessage?: string;
 }
 
 /** googleapis.com APIs (Drive, RISC): `{"error": {code, message, errors: [...], status}}`. */
 export function apiError(code: number, message: string, detail: ApiErrorDetail): EmulatorResponse {
   const error = {
-    message: detail.errorMessage ?? message,
-    domain: detail.domain ?? 'global',
+    message,
+    domain: 'global',
     reason: detail.reason,
-    ...(detail.location ? { location: detail.location, locationType: detail.locationType ?? 'parameter' } : {}),
+    ...(detail.location ? { location: detail.location, locationType: 'parameter' } : {}),
   };
   return json(code, { error: { code, message, errors: [error], status: detail.status } });
 }
@@ -59,7 +59,7 @@ export function invalidArgument(message: string): EmulatorResponse {
   return apiError(400, message, { reason: 'badRequest', status: 'INVALID_ARGUMENT' });
 }
 
-export function notFound(message = 'Not Found'): EmulatorResponse {
+export function notFound(message: string): EmulatorResponse {
   return apiError(404, message, { reason: 'notFound', status: 'NOT_FOUND' });
 }
 

@@ -141,12 +141,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {
 }
 
 function send(res: ServerResponse, response: EmulatorResponse): void {
-  const isRaw = typeof response.body === 'string' || Buffer.isBuffer(response.body);
-  const payload =
-    response.body === undefined ? '' : isRaw ? (response.body as string | Buffer) : JSON.stringify(response.body);
-  const headers: Record<string, string> = {
-    ...(response.body !== undefined && !isRaw ? { 'content-type': 'application/json; charset=UTF-8' } : {}),
-    ...response.headers,
-  };
-  res.writeHead(response.status, headers).end(payload);
+  res
+    .writeHead(response.status, { 'content-type': 'application/json; charset=UTF-8', ...response.headers })
+    .end(JSON.stringify(response.body));
 }

@@ -24,7 +24,7 @@ export function optionalInteger(input: Input, member: string, min: number, max: 
   const value = input[member];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw validationError(member, `Member must be an integer from ${min} to ${max}`, `'${String(value)}'`);
+    throw validationError(member, `Member must be an integer from ${min} to ${max}`, `'${JSON.stringify(value)}'`);
   }
   return value;
 }

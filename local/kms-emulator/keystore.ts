@@ -46,18 +46,25 @@ export class KeyStore {
   }
 
   createAlias(name: string, targetKeyId: string): void {
-    if (!name.startsWith('alias/')) throw new KmsError('ValidationException', 'Alias must start with the prefix "alias/"');
+    if (!name.startsWith('alias/'))
+      throw new KmsError('ValidationException', 'Alias must start with the prefix "alias/"');
     if (!ALIAS_NAME_PATTERN.test(name)) {
       throw new KmsError(
         'ValidationException',
         `1 validation error detected: Value '${name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`,
       );
     }
-    if (isAliasReference(targetKeyId)) throw new KmsError('ValidationException', 'Aliases must refer to keys. Not aliases');
+    if (isAliasReference(targetKeyId))
+      throw new KmsError('ValidationException', 'Aliases must refer to keys. Not aliases');
     const target = this.findKey(targetKeyId);
     const arn = this.arnPrefix + name;
-    if (this.aliases.has(name)) throw new KmsError('AlreadyExistsException', `An alias with the name ${arn} already exists`);
+    if (this.aliases.has(name))
+      throw new KmsError('AlreadyExistsException', `An alias with the name ${arn} already exists`);
     this.aliases.set(name, { name, arn, targetKeyId: target.id, createdAt: new Date() });
+  }
+
+  deleteAlias(name: string): void {
+    if (!this.aliases.delete(name)) throw this.aliasNotFound(name);
   }
 
   /** The key a request's `KeyId` names. */
@@ -65,7 +72,7 @@ export class KeyStore {
     const aliasName = this.aliasName(keyId);
     if (aliasName !== undefined) {
       const alias = this.aliases.get(aliasName);
-      if (!alias) throw new KmsError('NotFoundException', `Alias ${this.arnPrefix}${aliasName} is not found.`);
+      if (!alias) throw this.aliasNotFound(aliasName);
       return this.keys.get(alias.targetKeyId)!;
     }
     const id = keyId.startsWith(this.arnPrefix + 'key/') ? keyId.slice(this.arnPrefix.length + 4) : keyId;
@@ -82,6 +89,10 @@ export class KeyStore {
 
   listAliases(): KmsAlias[] {
     return [...this.aliases.values()];
+  }
+
+  private aliasNotFound(name: string): KmsError {
+    return new KmsError('NotFoundException', `Alias ${this.arnPrefix}${name} is not found.`);
   }
 
   private keyArn(id: string): string {

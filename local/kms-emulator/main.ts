@@ -3,7 +3,8 @@ import { startKmsEmulator } from './index';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 4599);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
   const emulator = await startKmsEmulator({ port });
   console.log(`KMS emulator listening on ${emulator.url} (AWS_ENDPOINT_URL_KMS=${emulator.url})`);
   const stop = (): void => {

@@ -41,6 +41,11 @@ export function kmsOperations(store: KeyStore): Record<string, Operation> {
       return {};
     },
 
+    DeleteAlias: (input) => {
+      store.deleteAlias(requiredString(input, 'AliasName'));
+      return {};
+    },
+
     ListAliases: (input) => {
       const keyId = optionalString(input, 'KeyId');
       const targetId = keyId === undefined ? undefined : store.findKey(keyId).id;
@@ -103,7 +108,11 @@ export function kmsOperations(store: KeyStore): Record<string, Operation> {
     GetKeyRotationStatus: (input) => {
       const key = store.findKey(requiredString(input, 'KeyId'));
       const period = key.rotationPeriodInDays;
-      return { KeyId: key.arn, KeyRotationEnabled: period !== undefined, ...(period ? { RotationPeriodInDays: period } : {}) };
+      return {
+        KeyId: key.arn,
+        KeyRotationEnabled: period !== undefined,
+        ...(period ? { RotationPeriodInDays: period } : {}),
+      };
     },
   };
 }
@@ -130,7 +139,10 @@ function dataKeyLength(input: Input): number {
 function checkAlgorithm(input: Input): void {
   const algorithm = optionalString(input, 'EncryptionAlgorithm');
   if (algorithm !== undefined && algorithm !== SYMMETRIC_DEFAULT) {
-    throw new KmsError('InvalidKeyUsageException', `The encryption algorithm ${algorithm} is not supported by a symmetric key`);
+    throw new KmsError(
+      'InvalidKeyUsageException',
+      `The encryption algorithm ${algorithm} is not supported by a symmetric key`,
+    );
   }
 }
 
@@ -156,4 +168,7 @@ function keyMetadata(key: KmsKey): object {
 const epochSeconds = (date: Date): number => date.getTime() / 1000;
 
 const unsupported = (what: string): KmsError =>
-  new KmsError('UnsupportedOperationException', `The KMS emulator only supports symmetric encryption keys, not ${what}`);
+  new KmsError(
+    'UnsupportedOperationException',
+    `The KMS emulator only supports symmetric encryption keys, not ${what}`,
+  );

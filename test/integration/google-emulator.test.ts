@@ -34,7 +34,7 @@ function useEmulator(options: Parameters<typeof startGoogleEmulator>[0] = {}): (
  * gaxios (under google-auth-library) dynamic-imports node-fetch unless given a fetch, and
  * Jest's CommonJS runtime cannot run dynamic imports: hand it Node's own fetch.
  */
-export const transporterOptions = { fetchImplementation: fetch };
+const transporterOptions = { fetchImplementation: fetch };
 
 function oauthClient(google: GoogleEmulator, client: EmulatorClient = DEFAULT_LOCAL_CLIENT): OAuth2Client {
   return new OAuth2Client({
@@ -180,6 +180,19 @@ describe('authorization code exchange', () => {
     expect(tokens.scope).toBe(DRIVE_APPDATA);
   });
 
+  it.each([
+    ['signature', { tamper: 'signature' }, /Invalid token signature/],
+    ['unknown-kid', { tamper: 'unknown-kid' }, /No pem found/],
+    ['alg-none', { tamper: 'alg-none' }, /No pem found|Invalid token signature/],
+    ['claims', { claims: { aud: 'someone-else' } }, /Wrong recipient/],
+  ] as const)('lets a code yield a broken ID token (%s) for verification tests', async (_name, idToken, message) => {
+    const client = oauthClient(google());
+    const { tokens } = await client.getToken(google().authorize({ sub: '1011', idToken }).code);
+    await expect(
+      client.verifyIdToken({ idToken: tokens.id_token!, audience: DEFAULT_LOCAL_CLIENT.clientId }),
+    ).rejects.toThrow(message);
+  });
+
   it('answers tokeninfo for access tokens and ID tokens', async () => {
     const client = oauthClient(google());
     const { tokens } = await client.getToken(google().authorize({ sub: '1010' }).code);
@@ -215,6 +228,24 @@ describe('the emulator clock', () => {
       error: 'invalid_grant',
       error_description: 'Bad Request',
     });
+  });
+
+  it('expires access tokens after an hour', async () => {
+    const { tokens } = await oauthClient(google()).getToken(google().authorize({ sub: '2002' }).code);
+    expect(google().tokenState('2002').accessTokenCount).toBe(1);
+    google().advanceClock(3600);
+    expect(google().tokenState('2002').accessTokenCount).toBe(0);
+    const info = await fetch(`${google().url}/tokeninfo?access_token=${tokens.access_token}`);
+    expect(info.status).toBe(400);
+  });
+
+  it('keeps real time in signed tokens, so they still verify after the clock moved', async () => {
+    google().advanceClock(3600);
+    const client = oauthClient(google());
+    const { tokens } = await client.getToken(google().authorize({ sub: '2003' }).code);
+    await expect(
+      client.verifyIdToken({ idToken: tokens.id_token!, audience: DEFAULT_LOCAL_CLIENT.clientId }),
+    ).resolves.toBeDefined();
   });
 });
 

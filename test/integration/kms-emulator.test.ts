@@ -7,6 +7,7 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
+  DeleteAliasCommand,
   DescribeKeyCommand,
   EnableKeyRotationCommand,
   EncryptCommand,
@@ -25,7 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 interface Target {
   name: string;
-  start(): Promise<LocalService>;
+  start: () => Promise<LocalService>;
   /** Real KMS says IncorrectKeyException; moto 5.2 says AccessDeniedException. */
   wrongKeyError: string;
 }
@@ -53,7 +54,12 @@ describe.each(targets)('KMS over the wire: $name', ({ start, wrongKeyError }) =>
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       maxAttempts: 1,
     });
-    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'kms-emulator test', KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' }),
+    const { KeyMetadata } = await kms.send(
+      new CreateKeyCommand({
+        Description: 'kms-emulator test',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+      }),
     );
     keyId = KeyMetadata!.KeyId!;
     keyArn = KeyMetadata!.Arn!;
@@ -66,8 +72,7 @@ describe.each(targets)('KMS over the wire: $name', ({ start, wrongKeyError }) =>
     await service?.close();
   });
 
-  const newKey = async (): Promise<string> =>
-    (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const newKey = async (): Promise<string> => (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
 
   it('creates symmetric keys that DescribeKey finds by id, key ARN, alias and alias ARN', async () => {
     expect(keyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -99,9 +104,23 @@ describe.each(targets)('KMS over the wire: $name', ({ start, wrongKeyError }) =>
     });
   });
 
+  it('deletes an alias, after which it is not found', async () => {
+    const doomed = `alias/${unique()}`;
+    await kms.send(new CreateAliasCommand({ AliasName: doomed, TargetKeyId: keyId }));
+    await kms.send(new DeleteAliasCommand({ AliasName: doomed }));
+    await expect(kms.send(new DescribeKeyCommand({ KeyId: doomed }))).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
+    await expect(kms.send(new DeleteAliasCommand({ AliasName: doomed }))).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
+  });
+
   it('round-trips Encrypt and Decrypt, with or without KeyId, whatever the context key order', async () => {
     const plaintext = Buffer.from('a refresh token');
-    const encrypted = await kms.send(new EncryptCommand({ KeyId: alias, Plaintext: plaintext, EncryptionContext: context }));
+    const encrypted = await kms.send(
+      new EncryptCommand({ KeyId: alias, Plaintext: plaintext, EncryptionContext: context }),
+    );
     expect(encrypted.KeyId).toBe(keyArn);
     expect(Buffer.from(encrypted.CiphertextBlob!).includes(plaintext)).toBe(false);
 

@@ -3,10 +3,11 @@
  *
  * Endpoints already in the environment win (the whole suite under moto sets
  * `AWS_ENDPOINT_URL_DYNAMODB` / `_KMS` / `_SQS`); otherwise dynalite and the KMS emulator start
- * in-process. Every call gets its own `TABLE_NAME` and `KMS_KEY_ID=alias/<unique>`, so test
- * files never share state even on one moto. The variables it sets in `process.env` are
- * restored by close(). Start one stack per test file (beforeAll): `lib/aws/clients` caches
- * its clients, and the endpoints they read, per module registry.
+ * in-process (so a stack started while another is open shares the first one's servers).
+ * Every call gets its own `TABLE_NAME` and `KMS_KEY_ID=alias/<unique>`, so test files never
+ * share state even on one moto. The variables it sets in `process.env` are restored by
+ * close(); close stacks in reverse order. Start one stack per test file (beforeAll):
+ * `lib/aws/clients` caches its clients, and the endpoints they read, per module registry.
  */
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteAliasCommand, KMSClient } from '@aws-sdk/client-kms';

@@ -33,6 +33,7 @@ export function controlRoutes(emulator: GoogleEmulator): Route[] {
         forceConsent: input.optionalBoolean('forceConsent'),
         azp: input.optionalString('azp'),
         redirectUri: input.optionalString('redirectUri'),
+        idToken: input.optionalObject('idToken'), // checked by authorize()
       });
     }),
     route('POST', '/clients', (request) => {

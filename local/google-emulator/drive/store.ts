@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorClock } from '../clock';
 
-export const FOLDER_MIME_TYPE = 'application/vnd.google-apps.folder';
-export const APP_DATA_ALIAS = 'appDataFolder';
+const FOLDER_MIME_TYPE = 'application/vnd.google-apps.folder';
+const APP_DATA_ALIAS = 'appDataFolder';
 const ROOT_ALIAS = 'root';
 
 export type DriveSpace = 'drive' | 'appDataFolder';

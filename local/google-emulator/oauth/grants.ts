@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorClock } from '../clock';
 import type { IssuedSecrets } from '../issued-secrets';
+import type { IdTokenOverride } from './id-token-overrides';
 import type { UserProfile } from './users';
 
-export const CODE_LIFETIME_MS = 10 * 60_000;
+const CODE_LIFETIME_MS = 10 * 60_000;
 export const ACCESS_TOKEN_LIFETIME_S = 3599;
 
 export interface AuthorizationCode {
@@ -20,6 +21,8 @@ export interface AuthorizationCode {
   azp: string;
   /** The consent screen was shown, so redeeming this code yields a refresh token. */
   consentShown: boolean;
+  /** Test hook: how the ID token from this code's exchange deviates from Google's. */
+  idTokenOverride?: IdTokenOverride;
   issuedAtMs: number;
   redeemed: boolean;
 }
@@ -50,6 +53,7 @@ export interface AuthorizeInput {
   azp: string;
   redirectUri: string;
   forceConsent: boolean;
+  idTokenOverride?: IdTokenOverride;
 }
 
 const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');
@@ -95,6 +99,7 @@ export class GrantStore {
       scopes: input.scopes,
       azp: input.azp,
       consentShown,
+      idTokenOverride: input.idTokenOverride,
       issuedAtMs: this.clock.nowMs(),
       redeemed: false,
     });
@@ -170,10 +175,8 @@ export class GrantStore {
   revokeToken(token: string): boolean {
     const access = this.findAccessToken(token);
     if (access?.kind === 'serviceAccount') return this.accessTokens.delete(token);
-    const grant = access
-      ? this.grants.get(grantKey(access.clientId, access.owner))
-      : this.grantsByRefreshToken.get(token);
-    if (!grant) return access ? this.accessTokens.delete(token) : false;
+    const grant = access ? this.findGrant(access.clientId, access.owner) : this.grantsByRefreshToken.get(token);
+    if (!grant) return false;
     this.revokeGrant(grant);
     return true;
   }

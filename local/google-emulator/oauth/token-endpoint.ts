@@ -2,16 +2,18 @@
  * `POST /token`: the authorization-code, refresh-token and JWT-bearer grants, with
  * Google's statuses and `{error, error_description}` bodies.
  */
+import { unixSeconds } from '../clock';
 import type { EmulatorContext } from '../context';
 import { formParams, json, oauthError, safeDecode, type EmulatorRequest, type EmulatorResponse } from '../http';
 import type { Route } from '../router';
 import type { RequestFacts } from '../request-log';
 import type { RegisteredClient } from './clients';
 import { ACCESS_TOKEN_LIFETIME_S, CODE_PATTERN, type Grant } from './grants';
+import { signIdTokenWithOverride, type IdTokenOverride } from './id-token-overrides';
 import { SCOPES } from './scopes';
 import { idTokenClaims } from './users';
 
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** google-auth-library's JWT client signs assertions for this audience whatever the token URL. */
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const NO_STORE = { 'cache-control': 'no-cache, no-store, max-age=0, must-revalidate', pragma: 'no-cache' };
@@ -80,7 +82,12 @@ function authorizationCodeGrant(
   const grant = ctx.grants.redeemCode(record);
   if (!grant) return invalidGrant('Bad Request');
   const refreshToken = record.consentShown ? ctx.grants.issueRefreshToken(grant) : undefined;
-  return userTokenResponse(ctx, grant, { scopes: record.scopes, azp: record.azp, refreshToken });
+  return userTokenResponse(ctx, grant, {
+    scopes: record.scopes,
+    azp: record.azp,
+    refreshToken,
+    idTokenOverride: record.idTokenOverride,
+  });
 }
 
 function refreshTokenGrant(ctx: EmulatorContext, client: RegisteredClient, params: URLSearchParams): EmulatorResponse {
@@ -96,7 +103,7 @@ function refreshTokenGrant(ctx: EmulatorContext, client: RegisteredClient, param
 function userTokenResponse(
   ctx: EmulatorContext,
   grant: Grant,
-  issue: { scopes: string[]; azp: string; refreshToken?: string },
+  issue: { scopes: string[]; azp: string; refreshToken?: string; idTokenOverride?: IdTokenOverride },
 ): EmulatorResponse {
   const accessToken = ctx.grants.issueAccessToken({
     clientId: grant.clientId,
@@ -104,19 +111,16 @@ function userTokenResponse(
     kind: 'user',
     scopes: issue.scopes,
   });
+  const claims = idTokenClaims({
+    profile: grant.profile,
+    scopes: issue.scopes,
+    aud: grant.clientId,
+    azp: issue.azp,
+    iatSeconds: unixSeconds(),
+    accessToken,
+  });
   const idToken = issue.scopes.includes(SCOPES.openid)
-    ? ctx.issued.add(
-        ctx.keys.sign(
-          idTokenClaims({
-            profile: grant.profile,
-            scopes: issue.scopes,
-            aud: grant.clientId,
-            azp: issue.azp,
-            iatSeconds: ctx.clock.nowSeconds(),
-            accessToken,
-          }),
-        ),
-      )
+    ? ctx.issued.add(signIdTokenWithOverride(ctx.keys, claims, issue.idTokenOverride ?? {}))
     : undefined;
   return json(
     200,
@@ -136,7 +140,7 @@ function jwtBearerGrant(ctx: EmulatorContext, params: URLSearchParams): Emulator
   const assertion = params.get('assertion');
   if (!assertion) return oauthError(400, 'invalid_request', 'Missing required parameter: assertion');
   const audiences = [`${ctx.baseUrl()}/token`, GOOGLE_TOKEN_URL];
-  const check = ctx.serviceAccounts.checkAssertion(assertion, audiences, ctx.clock.nowSeconds());
+  const check = ctx.serviceAccounts.checkAssertion(assertion, audiences, unixSeconds());
   if (!check.ok) return oauthError(400, check.error, check.description);
   const accessToken = ctx.grants.issueAccessToken({
     clientId: check.clientId,

@@ -2,6 +2,7 @@
  * `/tokeninfo?access_token=…|id_token=…` (query, form or Bearer header, GET or POST):
  * Google's debugging endpoint, which reports every value as a string.
  */
+import { unixSeconds } from '../clock';
 import type { EmulatorContext } from '../context';
 import { bearerToken, formParams, json, oauthError, type EmulatorRequest, type EmulatorResponse } from '../http';
 import { decodeJwt, hasValidRs256Signature } from '../jwt';
@@ -51,7 +52,7 @@ function idTokenInfo(ctx: EmulatorContext, token: string): EmulatorResponse {
   const jwt = decodeJwt(token);
   const key = jwt?.header.kid ? ctx.keys.find(jwt.header.kid) : undefined;
   if (!jwt || !key || !hasValidRs256Signature(jwt, key.publicKey)) return invalidToken();
-  if (typeof jwt.claims.exp !== 'number' || jwt.claims.exp <= ctx.clock.nowSeconds()) return invalidToken();
+  if (typeof jwt.claims.exp !== 'number' || jwt.claims.exp <= unixSeconds()) return invalidToken();
   const asStrings = Object.entries({ ...jwt.claims, ...jwt.header }).map(([name, value]) => [
     name,
     typeof value === 'string' ? value : JSON.stringify(value),

@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { SCOPES } from './scopes';
 
-export const GOOGLE_ISSUER = 'https://accounts.google.com';
-export const ID_TOKEN_LIFETIME_S = 3600;
+const GOOGLE_ISSUER = 'https://accounts.google.com';
+const ID_TOKEN_LIFETIME_S = 3600;
 
 export interface UserProfile {
   sub: string;
@@ -68,7 +68,7 @@ export function idTokenClaims(context: IdTokenContext): Record<string, unknown> 
 }
 
 /** OpenID Connect `at_hash`: base64url of the left half of SHA-256(access token). */
-export function accessTokenHash(accessToken: string): string {
+function accessTokenHash(accessToken: string): string {
   const digest = createHash('sha256').update(accessToken, 'ascii').digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }

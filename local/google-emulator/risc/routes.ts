@@ -4,6 +4,7 @@
  * risc.configuration.readwrite scope.
  */
 import { authenticate, requireScope } from '../access-tokens';
+import { unixSeconds } from '../clock';
 import type { EmulatorContext } from '../context';
 import {
   apiError,
@@ -112,7 +113,7 @@ async function verifyStream(ctx: EmulatorContext, request: EmulatorRequest): Pro
   const token = signSecurityEvent(
     ctx.keys,
     { aud: config.aud[0] ?? '', events: { [EVENT_TYPES.verification]: state === undefined ? {} : { state } } },
-    ctx.clock.nowSeconds(),
+    unixSeconds(),
   );
   await ctx.risc.push(token, new Date(ctx.clock.nowMs()));
   return json(200, {});

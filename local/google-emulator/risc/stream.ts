@@ -5,7 +5,7 @@
 import { EVENT_TYPES, RISC_ISSUER } from './security-events';
 
 export const PUSH_DELIVERY_METHOD = 'https://schemas.openid.net/secevent/risc/delivery-method/push';
-export const SUPPORTED_EVENTS: readonly string[] = Object.values(EVENT_TYPES).filter(
+const SUPPORTED_EVENTS: readonly string[] = Object.values(EVENT_TYPES).filter(
   (type) => type !== EVENT_TYPES.verification,
 );
 const DELIVERY_TIMEOUT_MS = 5000;
