@@ -20,7 +20,7 @@ import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
 import { describeError, logger } from '../log';
 import { redactText } from '../redact';
-import type { JobResult, TokenStore, UserRecord } from '../store/token-store';
+import type { JobResult, RefreshOutcome, TokenStore, UserRecord } from '../store/token-store';
 import { withRetries, type RetryPolicy } from './backoff';
 import { isTransient } from './transient';
 
@@ -31,7 +31,7 @@ export type UserOutcome =
   | { status: 'failed'; retryable: boolean; error: string };
 
 export interface UserRefreshDependencies {
-  store: Pick<TokenStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'recordRefresh' | 'markRevoked'>;
+  store: Pick<TokenStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'markRevoked'>;
   cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
   oauth: Pick<GoogleOAuth, 'refreshAccessToken'>;
   jobs: readonly OfflineJob[];
@@ -44,6 +44,12 @@ export interface UserRefreshDependencies {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+}
+
+/** A claimed user's lease; `released` once the outcome was recorded with it. */
+interface Lease {
+  userId: string;
+  released: boolean;
 }
 
 /** What one run (one batch of the worker) shares across its users. */
@@ -73,18 +79,22 @@ export class UserRefresher {
     }
     // Gone, no longer active, or another run holds the lease right now.
     if (!record?.refreshToken) return { status: 'skipped', reason: 'not_claimed' };
+    const lease: Lease = { userId, released: false };
     try {
       if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
-      return await this.refreshClaimed(record, record.refreshToken, run);
+      return await this.refreshClaimed(record, record.refreshToken, lease, run);
     } finally {
-      await this.deps.store.releaseLease(userId, run.owner).catch((error: unknown) => {
-        // It expires by itself; the next cycle may skip this user once.
-        logger.warn('could not release the refresh lease', { userId, error: describeError(error) });
-      });
+      // Usually released together with the recorded outcome; on every other path, here.
+      if (!lease.released) {
+        await this.deps.store.releaseLease(userId, run.owner).catch((error: unknown) => {
+          // It expires by itself; the next cycle may skip this user once.
+          logger.warn('could not release the refresh lease', { userId, error: describeError(error) });
+        });
+      }
     }
   }
 
-  private async refreshClaimed(record: UserRecord, ciphertext: Uint8Array, run: RefreshRun): Promise<UserOutcome> {
+  private async refreshClaimed(record: UserRecord, ciphertext: Uint8Array, lease: Lease, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
     let tokens: GoogleTokens;
     try {
@@ -96,18 +106,18 @@ export class UserRefresher {
       if (tokens.refreshToken && tokens.refreshToken !== refreshToken) await this.storeRotatedToken(record, tokens.refreshToken, run);
     } catch (error) {
       if (error instanceof InvalidGrantError) return this.markRevoked(record, error, run);
-      await this.recordFailure(userId, error, {}, run);
+      await this.recordFailure(lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
 
     const grantedScopes = tokens.scopes.length ? tokens.scopes : record.grantedScopes;
     const { results, failure } = await this.runJobs(userId, tokens.accessToken, grantedScopes, run);
     if (failure) {
-      await this.recordFailure(userId, failure.error, results, run);
+      await this.recordFailure(lease, failure.error, results, run);
       return failed(userId, failure.error, `running the job ${failure.job}`);
     }
     try {
-      await this.retrying(run, () => this.deps.store.recordRefresh(userId, { at: new Date(this.now()), jobs: results, succeeded: true }));
+      await this.finish(lease, { at: new Date(this.now()), jobs: results, succeeded: true }, run);
     } catch (error) {
       return failed(userId, error, 'recording the refresh');
     }
@@ -174,11 +184,17 @@ export class UserRefresher {
     return { status: 'revoked' };
   }
 
+  /** Records the outcome and releases the lease, in one write. */
+  private async finish(lease: Lease, outcome: RefreshOutcome, run: RefreshRun): Promise<void> {
+    await this.retrying(run, () => this.deps.store.finishRefresh(lease.userId, run.owner, outcome));
+    lease.released = true;
+  }
+
   /** Best effort: the outcome is already decided, a failure to record it only loses history. */
-  private async recordFailure(userId: string, error: unknown, jobs: Record<string, JobResult>, run: RefreshRun): Promise<void> {
-    await this.retrying(run, () =>
-      this.deps.store.recordRefresh(userId, { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) }),
-    ).catch((recordError: unknown) => logger.warn('could not record the refresh failure', { userId, error: describeError(recordError) }));
+  private async recordFailure(lease: Lease, error: unknown, jobs: Record<string, JobResult>, run: RefreshRun): Promise<void> {
+    await this.finish(lease, { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) }, run).catch((recordError: unknown) =>
+      logger.warn('could not record the refresh failure', { userId: lease.userId, error: describeError(recordError) }),
+    );
   }
 
   private retrying<T>(run: RefreshRun, operation: () => Promise<T>): Promise<T> {

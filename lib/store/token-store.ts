@@ -244,22 +244,20 @@ export class TokenStore {
   }
 
   /** Records one refresh cycle's outcome for the user. */
-  async recordRefresh(
-    userId: string,
-    outcome: { at: Date; jobs: Record<string, JobResult>; error?: string; succeeded: boolean },
-  ): Promise<void> {
-    const update = new UpdateBuilder().set('updatedAt', outcome.at.toISOString());
-    // The jobs map is the latest cycle's results: a job no longer configured drops out.
-    if (Object.keys(outcome.jobs).length) update.set('jobs', outcome.jobs);
-    if (outcome.succeeded) {
-      update.set('lastRefreshAt', outcome.at.toISOString()).set('refreshFailures', 0).remove('lastRefreshError');
-    } else {
-      const failures = update.name('refreshFailures');
-      update
-        .setExpression(`${failures} = if_not_exists(${failures}, ${update.value(0)}) + ${update.value(1)}`)
-        .set('lastRefreshError', outcome.error ?? 'unknown');
-    }
+  async recordRefresh(userId: string, outcome: RefreshOutcome): Promise<void> {
+    const update = refreshOutcomeUpdate(outcome);
     await this.conditionalUpdate(userId, update, `attribute_exists(${update.name(TOKEN_TABLE.partitionKey)})`);
+  }
+
+  /**
+   * Records the outcome and releases this run's lease in one write (a third fewer writes per
+   * refreshed user). When the lease is no longer ours (it expired and another run took it),
+   * records the outcome without touching that run's lease.
+   */
+  async finishRefresh(userId: string, owner: string, outcome: RefreshOutcome): Promise<void> {
+    const update = refreshOutcomeUpdate(outcome).remove('leaseOwner', 'leaseExpiresAt');
+    if (await this.conditionalUpdate(userId, update, `${update.name('leaseOwner')} = ${update.value(owner)}`)) return;
+    await this.recordRefresh(userId, outcome);
   }
 
   /**
@@ -473,6 +471,29 @@ export class TokenStore {
       throw error;
     }
   }
+}
+
+/** What one refresh of a user ended with. */
+export interface RefreshOutcome {
+  at: Date;
+  jobs: Record<string, JobResult>;
+  error?: string;
+  succeeded: boolean;
+}
+
+function refreshOutcomeUpdate(outcome: RefreshOutcome): UpdateBuilder {
+  const update = new UpdateBuilder().set('updatedAt', outcome.at.toISOString());
+  // The jobs map is the latest cycle's results: a job no longer configured drops out.
+  if (Object.keys(outcome.jobs).length) update.set('jobs', outcome.jobs);
+  if (outcome.succeeded) {
+    update.set('lastRefreshAt', outcome.at.toISOString()).set('refreshFailures', 0).remove('lastRefreshError');
+  } else {
+    const failures = update.name('refreshFailures');
+    update
+      .setExpression(`${failures} = if_not_exists(${failures}, ${update.value(0)}) + ${update.value(1)}`)
+      .set('lastRefreshError', outcome.error ?? 'unknown');
+  }
+  return update;
 }
 
 const PROFILE_OPTIONAL = { email: 1, name: 1, givenName: 1, familyName: 1, picture: 1, locale: 1 } as const;

@@ -23,7 +23,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   }
   await waitUntilTableExists({ client, ...TABLE_WAIT }, { TableName: tableName });
   const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  assertSameIndexes(tableName, Table);
+  assertSameKeys(tableName, Table);
   return created;
 }
 
@@ -52,21 +52,26 @@ export async function ensureTimeToLive(client: DynamoDBClient, tableName: string
 }
 
 /** An existing table built from an older definition would fail in confusing ways later: say so now. */
-function assertSameIndexes(tableName: string, table: TableDescription | undefined): void {
-  const expected = indexSignatures(createTableInput(tableName).GlobalSecondaryIndexes);
-  const actual = indexSignatures(table?.GlobalSecondaryIndexes);
+function assertSameKeys(tableName: string, table: TableDescription | undefined): void {
+  const expected = keySignatures(createTableInput(tableName));
+  const actual = keySignatures(table ?? {});
   if (expected.join() !== actual.join()) {
     throw new Error(
-      `Table ${tableName} exists with indexes [${actual.join(', ')}], expected [${expected.join(', ')}]: ` +
+      `Table ${tableName} exists with keys [${actual.join(', ')}], expected [${expected.join(', ')}]: ` +
         'delete it or choose another TABLE_NAME',
     );
   }
 }
 
-function indexSignatures(
-  indexes: ReadonlyArray<{ IndexName?: string; KeySchema?: ReadonlyArray<{ AttributeName?: string }> }> | undefined,
-): string[] {
-  return (indexes ?? [])
-    .map((index) => `${index.IndexName}(${(index.KeySchema ?? []).map((key) => key.AttributeName).join(',')})`)
-    .sort();
+type KeySchema = ReadonlyArray<{ AttributeName?: string }>;
+
+/** `table(pk)`, `ActiveUsers(activeUserId)`, …: the table's key and each index's, comparable as strings. */
+function keySignatures(table: {
+  KeySchema?: KeySchema;
+  GlobalSecondaryIndexes?: ReadonlyArray<{ IndexName?: string; KeySchema?: KeySchema }>;
+}): string[] {
+  const signature = (name: string | undefined, keys: KeySchema = []): string =>
+    `${name}(${keys.map((key) => key.AttributeName).join(',')})`;
+  const indexes = (table.GlobalSecondaryIndexes ?? []).map((index) => signature(index.IndexName, index.KeySchema));
+  return [signature('table', table.KeySchema), ...indexes.sort()];
 }

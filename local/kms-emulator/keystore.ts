@@ -46,20 +46,23 @@ export class KeyStore {
   }
 
   createAlias(name: string, targetKeyId: string): void {
-    if (!name.startsWith('alias/'))
+    if (!name.startsWith('alias/')) {
       throw new KmsError('ValidationException', 'Alias must start with the prefix "alias/"');
+    }
     if (!ALIAS_NAME_PATTERN.test(name)) {
       throw new KmsError(
         'ValidationException',
         `1 validation error detected: Value '${name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`,
       );
     }
-    if (isAliasReference(targetKeyId))
+    if (isAliasReference(targetKeyId)) {
       throw new KmsError('ValidationException', 'Aliases must refer to keys. Not aliases');
+    }
     const target = this.findKey(targetKeyId);
     const arn = this.arnPrefix + name;
-    if (this.aliases.has(name))
+    if (this.aliases.has(name)) {
       throw new KmsError('AlreadyExistsException', `An alias with the name ${arn} already exists`);
+    }
     this.aliases.set(name, { name, arn, targetKeyId: target.id, createdAt: new Date() });
   }
 

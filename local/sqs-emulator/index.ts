@@ -28,6 +28,7 @@ export interface SqsEmulator {
   url: string;
   /** Fault injection: the next `count` SendMessageBatch entries come back in `Failed` as server errors. */
   failNextSendEntries(count: number): void;
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +54,9 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     url: service.url,
     failNextSendEntries: (count) => {
       state.failingSendEntries += count;
+    },
+    clearFaults: () => {
+      state.failingSendEntries = 0;
     },
     close: () => {
       state.closed = true;

@@ -3,7 +3,7 @@
  * and changes nothing when run again, on dynalite + the KMS emulator and on moto. Also
  * `startAwsStack`, which integration tests use to get a provisioned backend.
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { startDynamoDb } from '../../local/aws/dynamodb';
@@ -116,6 +116,19 @@ describe.each(backends)('provisionLocal on $name', ({ start, timeToLive }) => {
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: kmsKeyId }));
     const byArn = await provisionLocal({ ...vars, KMS_KEY_ID: KeyMetadata!.Arn! }, quiet);
     expect(byArn).toMatchObject({ tableCreated: false, kmsKeyId, keyCreated: false });
+  });
+
+  it('refuses a same-named table built from another definition', async () => {
+    const vars = env();
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: vars.TABLE_NAME,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      }),
+    );
+    await expect(provisionLocal(vars, quiet)).rejects.toThrow(/exists with keys \[table\(pk\)\], expected/);
   });
 
   it('fails clearly on a key id that does not exist', async () => {

@@ -162,6 +162,36 @@ describe('scheduled refresh', () => {
     expect((await user('fifty-1')).jobs?.['appdata-summary']?.detail).toEqual({ fileCount: 0, totalBytes: 0, newestModifiedTime: null });
   });
 
+  it('reads every page of a large app data folder', async () => {
+    await signIn('big-folder');
+    for (let i = 0; i < 1500; i++) stack.google.seedDriveFile('big-folder', { name: `f${i}.json`, size: 2, modifiedTime: '2026-02-01T00:00:00.000Z' });
+    stack.google.seedDriveFile('big-folder', { name: 'newest.json', size: 10, modifiedTime: '2026-05-01T00:00:00.000Z' });
+    stack.google.clearRequests();
+
+    expect((await worker(refreshEvent(new Date().toISOString(), ['big-folder']))).batchItemFailures).toEqual([]);
+    expect((await user('big-folder')).jobs?.['appdata-summary']?.detail).toEqual({
+      fileCount: 1501,
+      totalBytes: 3010,
+      newestModifiedTime: '2026-05-01T00:00:00.000Z',
+    });
+    expect((await googleRequests()).filter((entry) => entry.endpoint === 'drive')).toHaveLength(2);
+  });
+
+  it('retries Drive at one layer only: a bounded number of calls, then the message comes back', async () => {
+    await signIn('drive-down');
+    stack.google.injectFault({ endpoint: 'drive', kind: 503, count: 100, sub: 'drive-down' });
+    stack.google.clearRequests();
+
+    expect((await worker(refreshEvent(new Date().toISOString(), ['drive-down']))).batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    const log = await googleRequests();
+    expect(log.filter((entry) => entry.endpoint === 'drive')).toHaveLength(MAX_ATTEMPTS);
+    expect(refreshGrants(log, 'drive-down')).toHaveLength(1);
+    const record = await user('drive-down');
+    expect(record.jobs?.['appdata-summary']).toMatchObject({ status: 'failed' });
+    expect(record.refreshFailures).toBe(1);
+    expect(record.leaseOwner).toBeUndefined();
+  });
+
   it('marks a revoked user revoked, never retries it and never dispatches it again', async () => {
     await signIn('revoked-0');
     await signIn('revoked-ok');

@@ -22,49 +22,32 @@ import { PUSH_DELIVERY_METHOD } from './stream';
 
 const SERVICE = 'risc.googleapis.com';
 
+type StreamApiHandler = (request: EmulatorRequest, audience: string) => EmulatorResponse | Promise<EmulatorResponse>;
+
 export function riscRoutes(ctx: EmulatorContext): Route[] {
-  const route = (method: string, pattern: string, handle: Route['handle']): Route => ({
+  /** Stream API calls need a token with the RISC scope; `audience` is its project's client. */
+  const streamApi = (method: string, pattern: string, handle: StreamApiHandler): Route => ({
     method,
     pattern,
     endpoint: 'risc',
-    handle,
-  });
-  const authorized = (
-    handle: (request: EmulatorRequest, audience: string) => EmulatorResponse | Promise<EmulatorResponse>,
-  ) => {
-    return (request: EmulatorRequest) => {
+    handle: (request) => {
       const token = authenticate(ctx, request);
       requireScope(token, [SCOPES.riscConfiguration], SERVICE);
       return handle(request, ctx.serviceAccounts.projectClientIdOf(token.owner) ?? token.clientId);
-    };
-  };
+    },
+  });
   return [
-    route('GET', '/.well-known/risc-configuration', () => json(200, configuration(ctx.baseUrl()))),
-    route(
-      'POST',
-      '/v1beta/stream:update',
-      authorized((request, audience) => updateStream(ctx, request, audience)),
-    ),
-    route(
-      'GET',
-      '/v1beta/stream',
-      authorized(() => currentStream(ctx)),
-    ),
-    route(
-      'POST',
-      '/v1beta/stream:verify',
-      authorized((request) => verifyStream(ctx, request)),
-    ),
-    route(
-      'POST',
-      '/v1beta/subjects:add',
-      authorized(() => json(200, {})),
-    ),
-    route(
-      'POST',
-      '/v1beta/subjects:remove',
-      authorized(() => json(200, {})),
-    ),
+    {
+      method: 'GET',
+      pattern: '/.well-known/risc-configuration',
+      endpoint: 'risc',
+      handle: () => json(200, configuration(ctx.baseUrl())),
+    },
+    streamApi('POST', '/v1beta/stream:update', (request, audience) => updateStream(ctx, request, audience)),
+    streamApi('GET', '/v1beta/stream', () => currentStream(ctx)),
+    streamApi('POST', '/v1beta/stream:verify', (request) => verifyStream(ctx, request)),
+    streamApi('POST', '/v1beta/subjects:add', () => json(200, {})),
+    streamApi('POST', '/v1beta/subjects:remove', () => json(200, {})),
   ];
 }
 
