@@ -30,7 +30,7 @@ export function sqsOperations(state: OperationState): Record<string, Operation> 
     SendMessageBatch: (input) => {
       const queue = registry.byUrl(input.QueueUrl);
       const entries = batchEntries(input.Entries);
-      const totalBytes = entries.reduce((sum, entry) => sum + Buffer.byteLength(String(entry.MessageBody ?? '')), 0);
+      const totalBytes = entries.reduce((sum, entry) => sum + (typeof entry.MessageBody === 'string' ? Buffer.byteLength(entry.MessageBody) : 0), 0);
       if (totalBytes > MAX_MESSAGE_BYTES) {
         throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes.`);
       }

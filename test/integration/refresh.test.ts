@@ -3,12 +3,12 @@
  * real dispatch and worker handlers, the SQS, KMS and Google emulators and DynamoDB over
  * HTTP — no mocked clients. Each test signs in its own users.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { riscTokenHash, TokenCipher } from '../../lib/crypto/envelope';
 import type { DispatchResult } from '../../lib/refresh/dispatch';
-import type { RefreshQueueMessage, RefreshUsersMessage } from '../../lib/refresh/messages';
+import type { RefreshQueueMessage, RefreshUsersMessage, RevokeTokenMessage } from '../../lib/refresh/messages';
 import { TokenStore, type UserRecord } from '../../lib/store/token-store';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RequestLogEntry } from '../../local/google-emulator';
@@ -59,7 +59,7 @@ beforeEach(() => stack.google.clearFaults());
 
 /** A user signs in on the device and the app posts the code: the real exchange stores the token. */
 async function signIn(sub: string, scopes?: string[]): Promise<void> {
-  const { code } = await stack.google.authorize({ sub, forceConsent: true, ...(scopes ? { scopes } : {}) });
+  const { code } = stack.google.authorize({ sub, forceConsent: true, ...(scopes ? { scopes } : {}) });
   const response = await fetch(`${api.url}/authcode`, {
     method: 'POST',
     headers: { 'x-requested-with': 'com.example.app', 'content-type': 'application/x-www-form-urlencoded' },
@@ -129,7 +129,7 @@ async function drainQueue(context?: { getRemainingTimeInMillis: () => number }):
   }
 }
 
-const googleRequests = async (): Promise<RequestLogEntry[]> => stack.google.requests();
+const googleRequests = (): RequestLogEntry[] => stack.google.requests();
 const refreshGrants = (log: RequestLogEntry[], sub: string) =>
   log.filter((entry) => entry.endpoint === 'token' && entry.grantType === 'refresh_token' && entry.sub === sub);
 
@@ -146,7 +146,7 @@ describe('scheduled refresh', () => {
     expect(dispatched.messages).toBeGreaterThanOrEqual(5);
     expect((await drainQueue()).failures).toEqual([]);
 
-    const log = await googleRequests();
+    const log = googleRequests();
     const driveCalls = log.filter((entry) => entry.endpoint === 'drive');
     expect(driveCalls.every((entry) => entry.status === 200 && entry.freshToken === true)).toBe(true);
     expect(new Set(driveCalls.map((entry) => entry.sub))).toEqual(new Set(users));
@@ -174,7 +174,7 @@ describe('scheduled refresh', () => {
       totalBytes: 3010,
       newestModifiedTime: '2026-05-01T00:00:00.000Z',
     });
-    expect((await googleRequests()).filter((entry) => entry.endpoint === 'drive')).toHaveLength(2);
+    expect((googleRequests()).filter((entry) => entry.endpoint === 'drive')).toHaveLength(2);
   });
 
   it('retries Drive at one layer only: a bounded number of calls, then the message comes back', async () => {
@@ -183,7 +183,7 @@ describe('scheduled refresh', () => {
     stack.google.clearRequests();
 
     expect((await worker(refreshEvent(new Date().toISOString(), ['drive-down']))).batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
-    const log = await googleRequests();
+    const log = googleRequests();
     expect(log.filter((entry) => entry.endpoint === 'drive')).toHaveLength(MAX_ATTEMPTS);
     expect(refreshGrants(log, 'drive-down')).toHaveLength(1);
     const record = await user('drive-down');
@@ -206,7 +206,7 @@ describe('scheduled refresh', () => {
     expect(revoked.revokedReason).toMatch(/^invalid_grant/);
     expect(revoked.refreshToken).toBeUndefined();
     // Google no longer knows whose token it was: its one rejection is the one for revoked-0.
-    const rejected = (await googleRequests()).filter((entry) => entry.grantType === 'refresh_token' && entry.status === 400);
+    const rejected = (googleRequests()).filter((entry) => entry.grantType === 'refresh_token' && entry.status === 400);
     expect(rejected).toHaveLength(1);
     expect((await user('revoked-ok')).lastRefreshAt).toBeDefined();
     // Powertools writes the metric in CloudWatch's embedded metric format.
@@ -228,7 +228,7 @@ describe('scheduled refresh', () => {
 
     const response = await worker(refreshEvent(cycle, [failing, neighbour], [other]));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
-    expect(refreshGrants(await googleRequests(), failing)).toHaveLength(MAX_ATTEMPTS);
+    expect(refreshGrants(googleRequests(), failing)).toHaveLength(MAX_ATTEMPTS);
     expect(await user(failing)).toMatchObject({ status: 'active', refreshFailures: 1 });
     expect((await user(neighbour)).lastRefreshAt).toBeDefined();
     expect((await user(other)).lastRefreshAt).toBeDefined();
@@ -237,7 +237,7 @@ describe('scheduled refresh', () => {
     stack.google.clearFaults();
     stack.google.clearRequests();
     expect((await worker(refreshEvent(cycle, [failing, neighbour]))).batchItemFailures).toEqual([]);
-    const log = await googleRequests();
+    const log = googleRequests();
     expect(refreshGrants(log, failing)).toHaveLength(1);
     expect(refreshGrants(log, neighbour)).toHaveLength(0);
     expect(await user(failing)).toMatchObject({ refreshFailures: 0 });
@@ -251,7 +251,7 @@ describe('scheduled refresh', () => {
 
     const responses = await Promise.all([worker(refreshEvent(cycle, users.slice(0, 10), users.slice(10))), worker(refreshEvent(cycle, users))]);
     expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
-    const log = await googleRequests();
+    const log = googleRequests();
     for (const sub of users) expect(refreshGrants(log, sub)).toHaveLength(1);
     for (const sub of users) expect((await user(sub)).leaseOwner).toBeUndefined();
   });
@@ -275,7 +275,7 @@ describe('scheduled refresh', () => {
     // The next cycle refreshes with the new token (the old one is dead at Google).
     stack.google.clearRequests();
     expect((await worker(refreshEvent(new Date(Date.now() + 1000).toISOString(), ['rotated']))).batchItemFailures).toEqual([]);
-    expect(refreshGrants(await googleRequests(), 'rotated').map((entry) => entry.status)).toEqual([200]);
+    expect(refreshGrants(googleRequests(), 'rotated').map((entry) => entry.status)).toEqual([200]);
     expect((await user('rotated')).status).toBe('active');
   });
 
@@ -288,7 +288,7 @@ describe('scheduled refresh', () => {
     expect(record.grantedScopes).not.toContain(DRIVE_APPDATA);
     expect(record.jobs?.['appdata-summary']).toMatchObject({ status: 'skipped', reason: 'missing_scopes' });
     expect(record.lastRefreshAt).toBeDefined();
-    expect((await googleRequests()).filter((entry) => entry.endpoint === 'drive')).toEqual([]);
+    expect((googleRequests()).filter((entry) => entry.endpoint === 'drive')).toEqual([]);
   });
 
   it('checkpoints unfinished scan segments as scan messages that the worker continues', async () => {
@@ -315,6 +315,24 @@ describe('scheduled refresh', () => {
     }
     expect(scans).toBeGreaterThan(dispatched.checkpointed);
     for (const sub of users) expect(Date.parse((await user(sub)).lastRefreshAt!)).toBeGreaterThanOrEqual(Date.parse(cycle));
+  });
+
+  it('retries a queued revocation of a disconnected user at Google', async () => {
+    await signIn('gone');
+    const { refreshToken } = await user('gone');
+    await store.markDisconnected('gone', new Date());
+    const message: RevokeTokenMessage = { kind: 'revoke', userId: 'gone', ciphertext: Buffer.from(refreshToken!).toString('base64'), attempt: 1 };
+    const event = eventOf([{ MessageId: 'revoke-1', ReceiptHandle: 'rh', Body: JSON.stringify(message) }]);
+
+    // Google still down: the retry is queued again, later, and this delivery is done.
+    stack.google.injectFault({ endpoint: 'revoke', kind: 503, count: 1 });
+    expect((await worker(event)).batchItemFailures).toEqual([]);
+    expect(stack.google.tokenState('gone').refreshTokenActive).toBe(true);
+    const queued = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queueUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }));
+    expect(queued.Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
+
+    expect((await worker(event)).batchItemFailures).toEqual([]);
+    expect(stack.google.tokenState('gone').refreshTokenActive).toBe(false);
   });
 
   it('drops an unreadable message instead of retrying it forever', async () => {

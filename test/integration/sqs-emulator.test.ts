@@ -27,7 +27,7 @@ import { startSqsEmulator } from '../../local/sqs-emulator';
 
 interface Target {
   name: string;
-  start(): Promise<LocalService>;
+  start: () => Promise<LocalService>;
 }
 
 const targets: Target[] = [

@@ -21,10 +21,9 @@ describe('full-jitter backoff', () => {
     const { waits, sleep } = recorder();
     let calls = 0;
     const result = await withRetries(
-      async () => {
+      () => {
         calls += 1;
-        if (calls < 3) throw new UpstreamUnavailableError('Google is unavailable');
-        return 'ok';
+        return calls < 3 ? Promise.reject(new UpstreamUnavailableError('Google is unavailable')) : Promise.resolve('ok');
       },
       { policy, isRetryable: isTransient, sleep, random: () => 0.5 },
     );
@@ -37,9 +36,9 @@ describe('full-jitter backoff', () => {
     const { waits, sleep } = recorder();
     let calls = 0;
     const failure = withRetries(
-      async () => {
+      () => {
         calls += 1;
-        throw new UpstreamUnavailableError(`attempt ${calls}`);
+        return Promise.reject(new UpstreamUnavailableError(`attempt ${calls}`));
       },
       { policy, isRetryable: isTransient, sleep, random: () => 0.5 },
     );
@@ -52,9 +51,9 @@ describe('full-jitter backoff', () => {
     const { waits, sleep } = recorder();
     let calls = 0;
     const failure = withRetries(
-      async () => {
+      () => {
         calls += 1;
-        throw new UpstreamError('invalid_client');
+        return Promise.reject(new UpstreamError('invalid_client'));
       },
       { policy, isRetryable: isTransient, sleep },
     );
@@ -67,9 +66,9 @@ describe('full-jitter backoff', () => {
     const { waits, sleep } = recorder();
     let calls = 0;
     const failure = withRetries(
-      async () => {
+      () => {
         calls += 1;
-        throw new UpstreamUnavailableError('busy');
+        return Promise.reject(new UpstreamUnavailableError('busy'));
       },
       { policy, isRetryable: isTransient, sleep, random: () => 0.5, now: () => 1_000, deadline: 1_040 },
     );
