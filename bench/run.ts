@@ -64,7 +64,11 @@ async function idTokens(): Promise<void> {
 async function envelope(): Promise<void> {
   const kms = await startKmsEmulator({ port: 0 });
   try {
-    const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const client = new KMSClient({
+      endpoint: kms.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const n = 1000;
     const tokens = Array.from({ length: n }, (_, i) => `1//bench-refresh-token-${i}-${'x'.repeat(80)}`);
@@ -87,8 +91,18 @@ async function envelope(): Promise<void> {
     // Decrypt with a fresh cipher (a worker in another execution environment) so the encryptor's cache does not help.
     const cachedEncrypt = new TokenCipher(client, keyId);
     const cached = await measure(cachedEncrypt);
-    rows.push([`encrypt ${n} refresh tokens`, `${fmt(uncached.encryptMs)}, ${uncached.encryptRequests} KMS req`, `${fmt(cached.encryptMs)}, ${cached.encryptRequests} KMS req`, ratio(cached.encryptMs, uncached.encryptMs)]);
-    rows.push([`decrypt ${n} refresh tokens`, `${fmt(uncached.decryptMs)}, ${uncached.decryptRequests} KMS req`, `${fmt(cached.decryptMs)}, ${cached.decryptRequests} KMS req`, ratio(cached.decryptMs, uncached.decryptMs)]);
+    rows.push([
+      `encrypt ${n} refresh tokens`,
+      `${fmt(uncached.encryptMs)}, ${uncached.encryptRequests} KMS req`,
+      `${fmt(cached.encryptMs)}, ${cached.encryptRequests} KMS req`,
+      ratio(cached.encryptMs, uncached.encryptMs),
+    ]);
+    rows.push([
+      `decrypt ${n} refresh tokens`,
+      `${fmt(uncached.decryptMs)}, ${uncached.decryptRequests} KMS req`,
+      `${fmt(cached.decryptMs)}, ${cached.decryptRequests} KMS req`,
+      ratio(cached.decryptMs, uncached.decryptMs),
+    ]);
   } finally {
     await kms.close();
   }
@@ -108,7 +122,10 @@ function coldLoad(args: string[], runs = 5): [number, number] {
   const samples: [number, number][] = [];
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();
-    const out = spawnSync(process.execPath, [...args], { encoding: 'utf8', env: { ...process.env, ...FUNCTION_ENV, NODE_OPTIONS: '' } });
+    const out = spawnSync(process.execPath, [...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...FUNCTION_ENV, NODE_OPTIONS: '' },
+    });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const rss = Number(/rss=(\d+)/.exec(out.stdout)?.[1] ?? 0) / 1024 / 1024;
     samples.push([ms, rss]);
@@ -125,14 +142,27 @@ function coldStarts(): void {
     const entry = join(ROOT, 'functions', name, 'index.ts');
     const bundle = join(out, `${name}.js`);
     try {
-      execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [entry, '--bundle', '--platform=node', '--target=node20', '--minify', `--outfile=${bundle}`, '--log-level=error']);
+      execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
+        entry,
+        '--bundle',
+        '--platform=node',
+        '--target=node20',
+        '--minify',
+        `--outfile=${bundle}`,
+        '--log-level=error',
+      ]);
     } catch {
       continue; // that function does not exist yet
     }
     // Load the module without running a handler: what Lambda's init phase pays.
     const [ms, rss] = coldLoad(['-e', `try { require(${JSON.stringify(bundle)}) } catch {} ${report}`]);
     const kib = (statSync(bundle).size / 1024).toFixed(0);
-    rows.push([`cold load ${name} (${kib} KiB bundle)`, `${fmt(bareMs)}, ${bareRss.toFixed(0)} MiB`, `${fmt(ms)}, ${rss.toFixed(0)} MiB`, `${ratio(ms, bareMs)} time, ${ratio(rss, bareRss)} RSS`]);
+    rows.push([
+      `cold load ${name} (${kib} KiB bundle)`,
+      `${fmt(bareMs)}, ${bareRss.toFixed(0)} MiB`,
+      `${fmt(ms)}, ${rss.toFixed(0)} MiB`,
+      `${ratio(ms, bareMs)} time, ${ratio(rss, bareRss)} RSS`,
+    ]);
   }
 }
 

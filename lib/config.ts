@@ -21,7 +21,12 @@ export function optionalEnv(name: string, env: Env = process.env): string | unde
   return value ? value : undefined;
 }
 
-export function intEnv(name: string, fallback: number, bounds: { min: number; max: number }, env: Env = process.env): number {
+export function intEnv(
+  name: string,
+  fallback: number,
+  bounds: { min: number; max: number },
+  env: Env = process.env,
+): number {
   const raw = optionalEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -31,7 +36,12 @@ export function intEnv(name: string, fallback: number, bounds: { min: number; ma
   return value;
 }
 
-export function numberEnv(name: string, fallback: number, bounds: { min: number; max: number }, env: Env = process.env): number {
+export function numberEnv(
+  name: string,
+  fallback: number,
+  bounds: { min: number; max: number },
+  env: Env = process.env,
+): number {
   const raw = optionalEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -51,7 +61,8 @@ export type ClientSecretSource = { kind: 'secretsManager'; arn: string } | { kin
 export function clientSecretSource(env: Env = process.env): ClientSecretSource {
   const arn = optionalEnv('GOOGLE_CLIENT_SECRET_ARN', env);
   const path = optionalEnv('GOOGLE_CLIENT_SECRET_FILE', env);
-  if (arn && path) throw new ConfigError('Set exactly one of GOOGLE_CLIENT_SECRET_ARN and GOOGLE_CLIENT_SECRET_FILE, not both');
+  if (arn && path)
+    throw new ConfigError('Set exactly one of GOOGLE_CLIENT_SECRET_ARN and GOOGLE_CLIENT_SECRET_FILE, not both');
   if (arn) return { kind: 'secretsManager', arn };
   if (path) return { kind: 'file', path };
   throw new ConfigError('GOOGLE_CLIENT_SECRET_ARN or GOOGLE_CLIENT_SECRET_FILE is required but neither is set');

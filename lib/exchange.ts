@@ -82,7 +82,9 @@ export class AuthCodeExchange {
       const existing = claim.existing;
       if (existing?.status === 'done' && existing.response) return existing.response as Outcome;
       if (this.now() > deadline) {
-        throw new UpstreamUnavailableError('This code is already being exchanged; retry shortly', { retryAfterSeconds: 2 });
+        throw new UpstreamUnavailableError('This code is already being exchanged; retry shortly', {
+          retryAfterSeconds: 2,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -101,7 +103,9 @@ export class AuthCodeExchange {
       if (!isAppError(error) || error.status >= 500) {
         // The code is spent but we could not finish: replay the failure rather than re-send the code.
         const failure = isAppError(error) ? error : new AppError('internal_error', 'Internal error', { cause: error });
-        await this.remember(codeHash, { error: { code: failure.code, message: failure.message, status: failure.status } });
+        await this.remember(codeHash, {
+          error: { code: failure.code, message: failure.message, status: failure.status },
+        });
         throw failure;
       }
       outcome = { error: { code: error.code, message: error.message, status: error.status } };
@@ -200,5 +204,7 @@ function verifyAccessTokenHash(claims: IdTokenClaims, accessToken: string): void
 }
 
 function definedStrings(values: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

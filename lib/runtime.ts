@@ -14,7 +14,6 @@ import { GoogleOAuth } from './google/oauth';
 import { once, onceAsync } from './memo';
 import { TokenStore } from './store/token-store';
 
-
 export const tokenStore = once(() => new TokenStore(dynamoClient(), storeConfig().tableName));
 export const tokenCipher = once(() => new TokenCipher(kmsClient(), storeConfig().kmsKeyId));
 

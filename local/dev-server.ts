@@ -41,7 +41,11 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   Object.assign(env, { ...localAwsDefaults(env), ...pick(env, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) });
 
-  const useOrStart = async (variable: string, label: string, start: () => Promise<{ url: string; close(): Promise<void> }>) => {
+  const useOrStart = async (
+    variable: string,
+    label: string,
+    start: () => Promise<{ url: string; close(): Promise<void> }>,
+  ) => {
     if (env[variable]) {
       lines.push(`${label.padEnd(16)} ${env[variable]} (from ${variable})`);
       return;
@@ -78,10 +82,16 @@ async function main(): Promise<void> {
   await provisionLocal(env, { log: () => undefined });
   if (!env.REFRESH_QUEUE_URL) {
     const sqs = new SQSClient({});
-    env.REFRESH_QUEUE_URL = (await sqs.send(new CreateQueueCommand({ QueueName: 'google-offline-access-refresh' }))).QueueUrl;
+    env.REFRESH_QUEUE_URL = (
+      await sqs.send(new CreateQueueCommand({ QueueName: 'google-offline-access-refresh' }))
+    ).QueueUrl;
     sqs.destroy();
   }
-  lines.push(`Table            ${env.TABLE_NAME}`, `KMS key          ${env.KMS_KEY_ID}`, `Refresh queue    ${env.REFRESH_QUEUE_URL}`);
+  lines.push(
+    `Table            ${env.TABLE_NAME}`,
+    `KMS key          ${env.KMS_KEY_ID}`,
+    `Refresh queue    ${env.REFRESH_QUEUE_URL}`,
+  );
 
   // Handlers read their configuration at load: import them only now that the env is complete.
   const routes: Routes = {};
@@ -96,7 +106,9 @@ async function main(): Promise<void> {
   const { runRefreshCycle } = await import('./refresh-cycle');
   let cycle: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    cycle = cycle.then(() => runRefreshCycle({ quiet: true })).catch((error: unknown) => console.error('refresh cycle failed:', error));
+    cycle = cycle
+      .then(() => runRefreshCycle({ quiet: true }))
+      .catch((error: unknown) => console.error('refresh cycle failed:', error));
   }, intervalMs);
   closers.unshift(async () => {
     clearInterval(timer);
@@ -106,7 +118,9 @@ async function main(): Promise<void> {
   console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
   console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
   for (const line of lines) console.log(line);
-  console.log(`Refresh cycle    every ${env.REFRESH_INTERVAL ?? '5m'} (REFRESH_INTERVAL); run one now with: npm run refresh`);
+  console.log(
+    `Refresh cycle    every ${env.REFRESH_INTERVAL ?? '5m'} (REFRESH_INTERVAL); run one now with: npm run refresh`,
+  );
   if (googleUrl) {
     console.log('\nSign a user in (the emulator plays Google Sign-In, the curl plays the app):\n');
     console.log(

@@ -15,7 +15,8 @@ export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: never) => 
 export type Routes = Record<string, HttpApiHandler>;
 
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)|[^;]*\+(json|xml|jwt)|application\/jwt)/i;
+const TEXT_TYPES =
+  /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)|[^;]*\+(json|xml|jwt)|application\/jwt)/i;
 
 export interface HttpApi {
   url: string;

@@ -65,7 +65,16 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
   const kmsBefore = await kmsRequestCount();
 
   const dispatched = await dispatch({ time: new Date().toISOString() });
-  const totals: WorkerSummary = { refreshed: 0, revoked: 0, failed: 0, skipped: 0, deferred: 0, dispatched: 0, revocations: 0, dropped: 0 };
+  const totals: WorkerSummary = {
+    refreshed: 0,
+    revoked: 0,
+    failed: 0,
+    skipped: 0,
+    deferred: 0,
+    dispatched: 0,
+    revocations: 0,
+    dropped: 0,
+  };
   const progress = options.quiet ? undefined : new ProgressBar(output);
   const render = () => progress?.render(totals, dispatched.users + totals.dispatched);
   render();
@@ -114,7 +123,13 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
             continue;
           }
           awaitingRetry.add(message.MessageId!);
-          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: receives }));
+          await sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queueUrl,
+              ReceiptHandle: message.ReceiptHandle!,
+              VisibilityTimeout: receives,
+            }),
+          );
         }
       } finally {
         busy -= 1;
@@ -214,7 +229,11 @@ function summaryTable(summary: RefreshCycleSummary, users: number): string {
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const valueWidth = Math.max(...rows.map(([, value]) => value.length));
   const line = `+${'-'.repeat(labelWidth + 2)}+${'-'.repeat(valueWidth + 2)}+`;
-  return [line, ...rows.map(([label, value]) => `| ${label.padEnd(labelWidth)} | ${value.padStart(valueWidth)} |`), line].join('\n');
+  return [
+    line,
+    ...rows.map(([label, value]) => `| ${label.padEnd(labelWidth)} | ${value.padStart(valueWidth)} |`),
+    line,
+  ].join('\n');
 }
 
 /**
@@ -239,7 +258,9 @@ async function useDevServerDefaults(env: NodeJS.ProcessEnv): Promise<boolean> {
   if (!env.REFRESH_QUEUE_URL) {
     const sqs = new SQSClient({});
     try {
-      env.REFRESH_QUEUE_URL = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'google-offline-access-refresh' }))).QueueUrl;
+      env.REFRESH_QUEUE_URL = (
+        await sqs.send(new GetQueueUrlCommand({ QueueName: 'google-offline-access-refresh' }))
+      ).QueueUrl;
     } finally {
       sqs.destroy();
     }
@@ -249,7 +270,9 @@ async function useDevServerDefaults(env: NodeJS.ProcessEnv): Promise<boolean> {
 
 async function main(): Promise<void> {
   if (await useDevServerDefaults(process.env)) {
-    process.stderr.write(`No TABLE_NAME set: using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`);
+    process.stderr.write(
+      `No TABLE_NAME set: using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`,
+    );
   }
   const summary = await runRefreshCycle();
   process.exitCode = summary.failedMessages ? 1 : 0;

@@ -7,7 +7,10 @@ import { refreshDispatcher } from '../../lib/refresh/runtime';
 // Read and validate configuration at cold start: a bad variable fails loudly, by name.
 const dispatcher = refreshDispatcher();
 
-export const handler = async (event: Partial<ScheduledEvent> | undefined, context?: InvocationContext): Promise<DispatchResult> => {
+export const handler = async (
+  event: Partial<ScheduledEvent> | undefined,
+  context?: InvocationContext,
+): Promise<DispatchResult> => {
   const deadline = invocationDeadline(context);
   return dispatcher.dispatchCycle({ ...cycleOf(event), ...(deadline !== undefined ? { deadline } : {}) });
 };

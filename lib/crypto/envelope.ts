@@ -109,7 +109,11 @@ export class TokenCipher {
 
   private async generateDataKey(): Promise<CachedDataKey> {
     const out = await this.kms.send(
-      new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { purpose: TOKEN_PURPOSE } }),
+      new GenerateDataKeyCommand({
+        KeyId: this.keyId,
+        KeySpec: 'AES_256',
+        EncryptionContext: { purpose: TOKEN_PURPOSE },
+      }),
     );
     if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
     const wrapped = Buffer.from(out.CiphertextBlob);

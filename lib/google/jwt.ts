@@ -20,7 +20,8 @@ export class JwtError extends Error {
 
 export function decodeJwt(token: string): DecodedJwt {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((part) => !/^[\w-]*$/.test(part))) throw new JwtError('Token is not a compact JWS');
+  if (parts.length !== 3 || parts.some((part) => !/^[\w-]*$/.test(part)))
+    throw new JwtError('Token is not a compact JWS');
   const [header, payload, signature] = parts as [string, string, string];
   try {
     return {

@@ -84,7 +84,10 @@ export class GoogleOAuth {
       await this.client.revokeToken(token);
     } catch (error) {
       const mapped = toAppError(error, 'token revocation');
-      if (mapped instanceof InvalidGrantError || (mapped as AppError & { googleError?: string }).googleError === 'invalid_token') {
+      if (
+        mapped instanceof InvalidGrantError ||
+        (mapped as AppError & { googleError?: string }).googleError === 'invalid_token'
+      ) {
         return;
       }
       throw mapped;
@@ -110,7 +113,15 @@ function toGoogleTokens(tokens: {
   };
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ABORT_ERR', 'UND_ERR_SOCKET']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ABORT_ERR',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * Maps a google-auth-library / gaxios failure to our hierarchy. The gaxios error embeds the
@@ -124,7 +135,9 @@ export function toAppError(error: unknown, operation: string): AppError {
   const status = typeof response?.status === 'number' ? response.status : undefined;
   const data = response?.data as { error?: unknown; error_description?: unknown } | undefined;
   const googleError = typeof data?.error === 'string' ? data.error : undefined;
-  const summary = new Error(`Google ${operation} failed${status ? ` with HTTP ${status}` : ''}${googleError ? ` (${googleError})` : ''}`);
+  const summary = new Error(
+    `Google ${operation} failed${status ? ` with HTTP ${status}` : ''}${googleError ? ` (${googleError})` : ''}`,
+  );
   let mapped: AppError;
   if (googleError === 'invalid_grant') {
     const description = typeof data?.error_description === 'string' ? data.error_description : 'Bad Request';
@@ -134,13 +147,16 @@ export function toAppError(error: unknown, operation: string): AppError {
   } else if (status === undefined) {
     const code = (error as { code?: unknown } | undefined)?.code;
     const timedOut = typeof code === 'string' && UNAVAILABLE_CODES.has(code);
-    mapped = new UpstreamUnavailableError(`Google could not be reached (${operation}${timedOut ? `: ${code as string}` : ''})`, {
+    mapped = new UpstreamUnavailableError(`Google could not be reached (${operation}${timedOut ? `: ${code}` : ''})`, {
       cause: summary,
     });
   } else {
-    mapped = new UpstreamError(`Google answered the ${operation} unexpectedly (HTTP ${status}${googleError ? ` ${googleError}` : ''})`, {
-      cause: summary,
-    });
+    mapped = new UpstreamError(
+      `Google answered the ${operation} unexpectedly (HTTP ${status}${googleError ? ` ${googleError}` : ''})`,
+      {
+        cause: summary,
+      },
+    );
   }
   return Object.assign(mapped, { googleError, googleStatus: status });
 }

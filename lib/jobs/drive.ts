@@ -55,9 +55,12 @@ const DRIVE_RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExc
 export function toDriveError(error: unknown, operation: string): unknown {
   if (!(error instanceof Error) || !('config' in error)) return error;
   const response = (error as { response?: { status?: unknown; data?: unknown } }).response;
-  const reason = (response?.data as { error?: { errors?: { reason?: unknown }[] } } | undefined)?.error?.errors?.[0]?.reason;
+  const reason = (response?.data as { error?: { errors?: { reason?: unknown }[] } } | undefined)?.error?.errors?.[0]
+    ?.reason;
   if (response?.status === 403 && typeof reason === 'string' && DRIVE_RATE_LIMIT_REASONS.has(reason)) {
-    return new UpstreamUnavailableError(`Google Drive rate limit (${operation})`, { cause: new Error(`HTTP 403 ${reason}`) });
+    return new UpstreamUnavailableError(`Google Drive rate limit (${operation})`, {
+      cause: new Error(`HTTP 403 ${reason}`),
+    });
   }
   return toAppError(error, operation);
 }

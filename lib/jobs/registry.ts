@@ -12,7 +12,10 @@ const KNOWN_JOBS: readonly OfflineJob[] = [appDataSummaryJob];
 export function selectJobs(names: readonly string[], known: readonly OfflineJob[] = KNOWN_JOBS): OfflineJob[] {
   const selected = names.map((name) => {
     const job = known.find((candidate) => candidate.name === name);
-    if (!job) throw new ConfigError(`REFRESH_JOBS names an unknown job "${name}"; known jobs: ${known.map((j) => j.name).join(', ')}`);
+    if (!job)
+      throw new ConfigError(
+        `REFRESH_JOBS names an unknown job "${name}"; known jobs: ${known.map((j) => j.name).join(', ')}`,
+      );
     return job;
   });
   const repeated = names.find((name, i) => names.indexOf(name) !== i);

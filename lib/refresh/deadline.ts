@@ -12,7 +12,10 @@ export interface InvocationContext {
 }
 
 /** Epoch ms by which new work must stop, or undefined when there is no time limit. */
-export function invocationDeadline(context: InvocationContext | undefined, now: number = Date.now()): number | undefined {
+export function invocationDeadline(
+  context: InvocationContext | undefined,
+  now: number = Date.now(),
+): number | undefined {
   const remaining = context?.getRemainingTimeInMillis?.();
   return remaining === undefined ? undefined : now + remaining - DEADLINE_SAFETY_MS;
 }

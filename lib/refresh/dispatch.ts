@@ -58,7 +58,9 @@ export class RefreshDispatcher {
     const cycle = options.cycle ?? new Date(this.now()).toISOString();
     const totalSegments = this.deps.config.scanSegments;
     const results = await Promise.all(
-      Array.from({ length: totalSegments }, (_, segment) => this.runSegment(cycle, { segment, totalSegments }, options.deadline)),
+      Array.from({ length: totalSegments }, (_, segment) =>
+        this.runSegment(cycle, { segment, totalSegments }, options.deadline),
+      ),
     );
     const result = results.reduce(addResults, { users: 0, messages: 0, segments: 0, checkpointed: 0 });
     logger.info('refresh cycle dispatched', { cycle, ...result });
@@ -75,7 +77,11 @@ export class RefreshDispatcher {
     return this.runSegment(message.cycle, position, deadline);
   }
 
-  private async runSegment(cycle: string, position: SegmentPosition, deadline: number | undefined): Promise<DispatchResult> {
+  private async runSegment(
+    cycle: string,
+    position: SegmentPosition,
+    deadline: number | undefined,
+  ): Promise<DispatchResult> {
     const result: DispatchResult = { users: 0, messages: 0, segments: 1, checkpointed: 0 };
     let startKey = position.startKey;
     do {
@@ -91,7 +97,13 @@ export class RefreshDispatcher {
       result.messages += messages.length;
       startKey = page.nextKey;
       if (startKey && deadline !== undefined && this.now() >= deadline) {
-        const checkpoint: ScanSegmentMessage = { kind: 'scan', cycle, segment: position.segment, totalSegments: position.totalSegments, startKey };
+        const checkpoint: ScanSegmentMessage = {
+          kind: 'scan',
+          cycle,
+          segment: position.segment,
+          totalSegments: position.totalSegments,
+          startKey,
+        };
         await this.deps.queue.send([checkpoint]);
         logger.info('dispatch segment checkpointed', { cycle, segment: position.segment, users: result.users });
         return { ...result, checkpointed: 1 };
@@ -111,5 +123,10 @@ export class RefreshDispatcher {
 }
 
 function addResults(a: DispatchResult, b: DispatchResult): DispatchResult {
-  return { users: a.users + b.users, messages: a.messages + b.messages, segments: a.segments + b.segments, checkpointed: a.checkpointed + b.checkpointed };
+  return {
+    users: a.users + b.users,
+    messages: a.messages + b.messages,
+    segments: a.segments + b.segments,
+    checkpointed: a.checkpointed + b.checkpointed,
+  };
 }

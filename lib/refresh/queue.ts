@@ -33,7 +33,9 @@ export class SqsRefreshQueue implements RefreshQueue {
     const batches: SendMessageBatchRequestEntry[][] = [];
     for (let start = 0; start < messages.length; start += MAX_BATCH_ENTRIES) {
       batches.push(
-        messages.slice(start, start + MAX_BATCH_ENTRIES).map((message, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(message) })),
+        messages
+          .slice(start, start + MAX_BATCH_ENTRIES)
+          .map((message, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(message) })),
       );
     }
     for (let start = 0; start < batches.length; start += BATCH_CONCURRENCY) {
@@ -48,9 +50,14 @@ export class SqsRefreshQueue implements RefreshQueue {
       const failed = out.Failed ?? [];
       if (failed.length === 0) return;
       const rejected = failed.find((entry) => entry.SenderFault);
-      if (rejected) throw new QueueSendError(`SQS rejected a refresh message: ${rejected.Code ?? 'unknown'} ${rejected.Message ?? ''}`.trim());
+      if (rejected)
+        throw new QueueSendError(
+          `SQS rejected a refresh message: ${rejected.Code ?? 'unknown'} ${rejected.Message ?? ''}`.trim(),
+        );
       if (attempt >= RESEND_POLICY.maxAttempts) {
-        throw new QueueSendError(`SQS failed ${failed.length} refresh message(s) ${attempt} times: ${failed[0]?.Code ?? 'unknown'}`);
+        throw new QueueSendError(
+          `SQS failed ${failed.length} refresh message(s) ${attempt} times: ${failed[0]?.Code ?? 'unknown'}`,
+        );
       }
       const failedIds = new Set(failed.map((entry) => entry.Id));
       pending = pending.filter((entry) => failedIds.has(entry.Id));

@@ -36,7 +36,10 @@ const workerSetup = once(() => {
     jobs: selectJobs(config.jobNames),
     // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
     googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
-    metrics: new Metrics({ namespace: config.metricsNamespace, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access' }),
+    metrics: new Metrics({
+      namespace: config.metricsNamespace,
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access',
+    }),
   };
 });
 
@@ -79,7 +82,8 @@ export const refreshWorker = onceAsync(async (): Promise<RefreshWorker> => {
   return new RefreshWorker({
     users,
     dispatcher: refreshDispatcher(),
-    retryRevocation: (message, receiveCount) => retryRevocation(message, { cipher, oauth: rateLimitedRevoke, store, revocations, receiveCount }),
+    retryRevocation: (message, receiveCount) =>
+      retryRevocation(message, { cipher, oauth: rateLimitedRevoke, store, revocations, receiveCount }),
     metrics,
     userConcurrency: config.userConcurrency,
   });

@@ -25,12 +25,25 @@ const AWS_TRANSIENT_ERRORS = new Set([
   'TimeoutError',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ABORT_ERR']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'ABORT_ERR',
+]);
 
 export function isTransient(error: unknown): boolean {
   if (error instanceof UpstreamUnavailableError) return true;
   if (!(error instanceof Error)) return false;
-  const aws = error as Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: unknown };
+  const aws = error as Error & {
+    $fault?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    code?: unknown;
+  };
   if (AWS_TRANSIENT_ERRORS.has(aws.name) || aws.$retryable !== undefined || aws.$fault === 'server') return true;
   if ((aws.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   return typeof aws.code === 'string' && NETWORK_CODES.has(aws.code);

@@ -73,7 +73,9 @@ export class UserRefresher {
   async refresh(userId: string, run: RefreshRun): Promise<UserOutcome> {
     let record: UserRecord | undefined;
     try {
-      record = await this.retrying(run, () => this.deps.store.claimLease(userId, run.owner, this.deps.leaseMs, this.now()));
+      record = await this.retrying(run, () =>
+        this.deps.store.claimLease(userId, run.owner, this.deps.leaseMs, this.now()),
+      );
     } catch (error) {
       return failed(userId, error, 'claiming the lease');
     }
@@ -94,7 +96,12 @@ export class UserRefresher {
     }
   }
 
-  private async refreshClaimed(record: UserRecord, ciphertext: Uint8Array, lease: Lease, run: RefreshRun): Promise<UserOutcome> {
+  private async refreshClaimed(
+    record: UserRecord,
+    ciphertext: Uint8Array,
+    lease: Lease,
+    run: RefreshRun,
+  ): Promise<UserOutcome> {
     const { userId } = record;
     let tokens: GoogleTokens;
     try {
@@ -103,7 +110,8 @@ export class UserRefresher {
         await this.deps.beforeGoogleRequest();
         return this.deps.oauth.refreshAccessToken(refreshToken);
       });
-      if (tokens.refreshToken && tokens.refreshToken !== refreshToken) await this.storeRotatedToken(record, tokens.refreshToken, run);
+      if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
+        await this.storeRotatedToken(record, tokens.refreshToken, run);
     } catch (error) {
       if (error instanceof InvalidGrantError) return this.markRevoked(record, error, run);
       await this.recordFailure(lease, error, {}, run);
@@ -121,7 +129,10 @@ export class UserRefresher {
     } catch (error) {
       return failed(userId, error, 'recording the refresh');
     }
-    logger.debug('user refreshed', { userId, jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])) });
+    logger.debug('user refreshed', {
+      userId,
+      jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])),
+    });
     return { status: 'refreshed' };
   }
 
@@ -130,10 +141,16 @@ export class UserRefresher {
     const { userId } = record;
     const ciphertext = await this.retrying(run, () => this.deps.cipher.encrypt(refreshToken, userId));
     const stored = await this.retrying(run, () =>
-      this.deps.store.replaceRefreshToken(userId, record.tokenVersion, { ciphertext, ...tokenHashes(refreshToken) }, new Date(this.now())),
+      this.deps.store.replaceRefreshToken(
+        userId,
+        record.tokenVersion,
+        { ciphertext, ...tokenHashes(refreshToken) },
+        new Date(this.now()),
+      ),
     );
     if (stored) logger.info('rotated refresh token stored', { userId });
-    else logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
+    else
+      logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
   }
 
   private async runJobs(
@@ -172,7 +189,9 @@ export class UserRefresher {
     const { userId } = record;
     const reason = error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
     try {
-      const marked = await this.retrying(run, () => this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion));
+      const marked = await this.retrying(run, () =>
+        this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion),
+      );
       if (!marked) {
         logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
         return { status: 'skipped', reason: 'token_replaced' };
@@ -191,8 +210,17 @@ export class UserRefresher {
   }
 
   /** Best effort: the outcome is already decided, a failure to record it only loses history. */
-  private async recordFailure(lease: Lease, error: unknown, jobs: Record<string, JobResult>, run: RefreshRun): Promise<void> {
-    await this.finish(lease, { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) }, run).catch((recordError: unknown) =>
+  private async recordFailure(
+    lease: Lease,
+    error: unknown,
+    jobs: Record<string, JobResult>,
+    run: RefreshRun,
+  ): Promise<void> {
+    await this.finish(
+      lease,
+      { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) },
+      run,
+    ).catch((recordError: unknown) =>
       logger.warn('could not record the refresh failure', { userId: lease.userId, error: describeError(recordError) }),
     );
   }
@@ -205,7 +233,8 @@ export class UserRefresher {
       ...(run.deadline !== undefined ? { deadline: run.deadline } : {}),
       ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
       ...(this.deps.random ? { random: this.deps.random } : {}),
-      onRetry: (error, attempt, delayMs) => logger.debug('retrying after a transient failure', { attempt, delayMs, error: describeError(error) }),
+      onRetry: (error, attempt, delayMs) =>
+        logger.debug('retrying after a transient failure', { attempt, delayMs, error: describeError(error) }),
     });
   }
 }

@@ -14,7 +14,12 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { describeError, logger } from '../log';
 import { concurrencyLimit, type ConcurrencyLimit } from './concurrency';
 import type { RefreshDispatcher } from './dispatch';
-import { parseQueueMessage, type RefreshQueueMessage, type RefreshUsersMessage, type RevokeTokenMessage } from './messages';
+import {
+  parseQueueMessage,
+  type RefreshQueueMessage,
+  type RefreshUsersMessage,
+  type RevokeTokenMessage,
+} from './messages';
 import type { UserOutcome, UserRefresher } from './user-refresh';
 
 /** The part of an SQS record the worker reads (Lambda's `SQSRecord` fits). */
@@ -67,13 +72,30 @@ export class RefreshWorker {
 
   /** @param deadline epoch ms after which no new user or segment page is started. */
   async processBatch(records: readonly QueueRecord[], deadline?: number): Promise<BatchResult> {
-    const summary: WorkerSummary = { refreshed: 0, revoked: 0, failed: 0, skipped: 0, deferred: 0, dispatched: 0, revocations: 0, dropped: 0 };
+    const summary: WorkerSummary = {
+      refreshed: 0,
+      revoked: 0,
+      failed: 0,
+      skipped: 0,
+      deferred: 0,
+      dispatched: 0,
+      revocations: 0,
+      dropped: 0,
+    };
     const limit = concurrencyLimit(this.deps.userConcurrency);
     const owner = randomUUID();
-    const succeeded = await Promise.all(records.map((record) => this.processRecord(record, { summary, limit, owner, deadline })));
-    const batchItemFailures = records.filter((_, i) => !succeeded[i]).map((record) => ({ itemIdentifier: record.messageId }));
+    const succeeded = await Promise.all(
+      records.map((record) => this.processRecord(record, { summary, limit, owner, deadline })),
+    );
+    const batchItemFailures = records
+      .filter((_, i) => !succeeded[i])
+      .map((record) => ({ itemIdentifier: record.messageId }));
     this.publishMetrics(summary);
-    logger.info('refresh batch processed', { messages: records.length, failedMessages: batchItemFailures.length, ...summary });
+    logger.info('refresh batch processed', {
+      messages: records.length,
+      failedMessages: batchItemFailures.length,
+      ...summary,
+    });
     return { batchItemFailures, summary };
   }
 
@@ -86,7 +108,10 @@ export class RefreshWorker {
       message = parseQueueMessage(record.body);
     } catch {
       // Never log the body: a revoke message carries token ciphertext.
-      logger.error('dropping an unreadable refresh queue message', { messageId: record.messageId, bytes: record.body.length });
+      logger.error('dropping an unreadable refresh queue message', {
+        messageId: record.messageId,
+        bytes: record.body.length,
+      });
       batch.summary.dropped += 1;
       return true;
     }
@@ -98,7 +123,11 @@ export class RefreshWorker {
           batch.summary.dispatched += (await this.deps.dispatcher.continueSegment(message, batch.deadline)).users;
           return true;
         } catch (error) {
-          logger.error('could not continue a dispatch segment', { messageId: record.messageId, segment: message.segment, error: describeError(error) });
+          logger.error('could not continue a dispatch segment', {
+            messageId: record.messageId,
+            segment: message.segment,
+            error: describeError(error),
+          });
           return false;
         }
       case 'revoke':
@@ -107,7 +136,11 @@ export class RefreshWorker {
           batch.summary.revocations += 1;
           return true;
         } catch (error) {
-          logger.warn('revocation retry failed; SQS will redeliver it', { messageId: record.messageId, userId: message.userId, error: describeError(error) });
+          logger.warn('revocation retry failed; SQS will redeliver it', {
+            messageId: record.messageId,
+            userId: message.userId,
+            error: describeError(error),
+          });
           return false;
         }
     }
@@ -117,17 +150,25 @@ export class RefreshWorker {
     message: RefreshUsersMessage,
     batch: { summary: WorkerSummary; limit: ConcurrencyLimit; owner: string; deadline: number | undefined },
   ): Promise<boolean> {
-    const run = { cycle: message.cycle, owner: batch.owner, ...(batch.deadline !== undefined ? { deadline: batch.deadline } : {}) };
+    const run = {
+      cycle: message.cycle,
+      owner: batch.owner,
+      ...(batch.deadline !== undefined ? { deadline: batch.deadline } : {}),
+    };
     const userIds = message.users.filter((userId): userId is string => typeof userId === 'string' && userId.length > 0);
     const outcomes = await Promise.all(
       userIds.map((userId) =>
         batch.limit<UserOutcome | NotStarted>(() =>
-          batch.deadline !== undefined && this.now() >= batch.deadline ? Promise.resolve({ status: 'deferred' }) : this.deps.users.refresh(userId, run),
+          batch.deadline !== undefined && this.now() >= batch.deadline
+            ? Promise.resolve({ status: 'deferred' })
+            : this.deps.users.refresh(userId, run),
         ),
       ),
     );
     for (const outcome of outcomes) batch.summary[outcome.status] += 1;
-    return outcomes.every((outcome) => outcome.status !== 'deferred' && !(outcome.status === 'failed' && outcome.retryable));
+    return outcomes.every(
+      (outcome) => outcome.status !== 'deferred' && !(outcome.status === 'failed' && outcome.retryable),
+    );
   }
 
   private publishMetrics(summary: WorkerSummary): void {

@@ -102,8 +102,7 @@ class UpdateBuilder {
 
   value(value: unknown): string {
     const placeholder = `:v${this.counter++}`;
-    this.values[placeholder] = marshall({ v: value }, { removeUndefinedValues: true })
-      .v as AttributeValue;
+    this.values[placeholder] = marshall({ v: value }, { removeUndefinedValues: true }).v as AttributeValue;
     return placeholder;
   }
 
@@ -266,7 +265,13 @@ export class TokenStore {
    * the token is still the one that was found dead (a newer sign-in wins).
    */
   async markRevoked(userId: string, reason: string, now: Date, expectedVersion?: number): Promise<boolean> {
-    return this.endGrant(userId, 'revoked', now, { revokedReason: reason, revokedAt: now.toISOString() }, expectedVersion);
+    return this.endGrant(
+      userId,
+      'revoked',
+      now,
+      { revokedReason: reason, revokedAt: now.toISOString() },
+      expectedVersion,
+    );
   }
 
   /**
@@ -411,17 +416,19 @@ export class TokenStore {
 
   /** Forgets a failed exchange so that a client retry can try the code again (it is not redeemed). */
   async abandonExchange(codeHash: string): Promise<void> {
-    await this.dynamo.send(
-      new DeleteItemCommand({
-        TableName: this.tableName,
-        Key: exchangeKey(codeHash),
-        ConditionExpression: '#s = :pending',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':pending': { S: 'pending' } },
-      }),
-    ).catch((error: unknown) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    await this.dynamo
+      .send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: exchangeKey(codeHash),
+          ConditionExpression: '#s = :pending',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   /** Records a security event's `jti`; false when it was already processed (a replay). */
@@ -430,7 +437,11 @@ export class TokenStore {
       await this.dynamo.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...eventKey(jti), receivedAt: { S: new Date(nowMs).toISOString() }, expiresAt: { N: String(epochSeconds(nowMs + ttlMs)) } },
+          Item: {
+            ...eventKey(jti),
+            receivedAt: { S: new Date(nowMs).toISOString() },
+            expiresAt: { N: String(epochSeconds(nowMs + ttlMs)) },
+          },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
         }),

@@ -65,7 +65,11 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   };
 }
 
-async function serve(operations: Record<string, Operation>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  operations: Record<string, Operation>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   if (request.method !== 'POST') return send(response, 404, { message: 'Not found' });
   const body = await readBody(request);
   try {
@@ -75,16 +79,27 @@ async function serve(operations: Record<string, Operation>, request: IncomingMes
     if (!(error instanceof SqsError)) {
       // An emulator bug: answer as SQS answers its own failures, and make it visible.
       console.error('SQS emulator error', error);
-      return send(response, 500, { __type: 'com.amazonaws.sqs#InternalError', message: String(error) }, 'InternalError;Receiver');
+      return send(
+        response,
+        500,
+        { __type: 'com.amazonaws.sqs#InternalError', message: String(error) },
+        'InternalError;Receiver',
+      );
     }
-    send(response, 400, { __type: `com.amazonaws.sqs#${error.type}`, message: error.message }, `${error.queryCode};Sender`);
+    send(
+      response,
+      400,
+      { __type: `com.amazonaws.sqs#${error.type}`, message: error.message },
+      `${error.queryCode};Sender`,
+    );
   }
 }
 
 function operationFor(operations: Record<string, Operation>, target: string | string[] | undefined): Operation {
   const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
-  if (!operation) throw new SqsError('UnknownOperationException', `Unknown or unsupported operation ${name || String(target)}.`);
+  if (!operation)
+    throw new SqsError('UnknownOperationException', `Unknown or unsupported operation ${name || String(target)}.`);
   return operation;
 }
 

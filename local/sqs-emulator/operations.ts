@@ -19,18 +19,28 @@ export interface OperationState {
 export function sqsOperations(state: OperationState): Record<string, Operation> {
   const { registry } = state;
   return {
-    CreateQueue: (input) => ({ QueueUrl: registry.create(input.QueueName, input.Attributes as Record<string, string> | undefined).url }),
+    CreateQueue: (input) => ({
+      QueueUrl: registry.create(input.QueueName, input.Attributes as Record<string, string> | undefined).url,
+    }),
     GetQueueUrl: (input) => ({ QueueUrl: registry.byName(input.QueueName).url }),
-    GetQueueAttributes: (input) => ({ Attributes: queueAttributes(registry.byUrl(input.QueueUrl), input.AttributeNames) }),
+    GetQueueAttributes: (input) => ({
+      Attributes: queueAttributes(registry.byUrl(input.QueueUrl), input.AttributeNames),
+    }),
     PurgeQueue: (input) => {
       registry.byUrl(input.QueueUrl).purge();
       return {};
     },
-    SendMessage: (input) => registry.byUrl(input.QueueUrl).send(input.MessageBody as string, input.DelaySeconds as number | undefined, Date.now()),
+    SendMessage: (input) =>
+      registry
+        .byUrl(input.QueueUrl)
+        .send(input.MessageBody as string, input.DelaySeconds as number | undefined, Date.now()),
     SendMessageBatch: (input) => {
       const queue = registry.byUrl(input.QueueUrl);
       const entries = batchEntries(input.Entries);
-      const totalBytes = entries.reduce((sum, entry) => sum + (typeof entry.MessageBody === 'string' ? Buffer.byteLength(entry.MessageBody) : 0), 0);
+      const totalBytes = entries.reduce(
+        (sum, entry) => sum + (typeof entry.MessageBody === 'string' ? Buffer.byteLength(entry.MessageBody) : 0),
+        0,
+      );
       if (totalBytes > MAX_MESSAGE_BYTES) {
         throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes.`);
       }
@@ -55,7 +65,9 @@ export function sqsOperations(state: OperationState): Record<string, Operation> 
       });
     },
     ChangeMessageVisibility: (input) => {
-      registry.byUrl(input.QueueUrl).changeVisibility(input.ReceiptHandle as string, input.VisibilityTimeout, Date.now());
+      registry
+        .byUrl(input.QueueUrl)
+        .changeVisibility(input.ReceiptHandle as string, input.VisibilityTimeout, Date.now());
       return {};
     },
   };
@@ -64,9 +76,24 @@ export function sqsOperations(state: OperationState): Record<string, Operation> 
 async function receive(state: OperationState, input: Input): Promise<object> {
   const queue = state.registry.byUrl(input.QueueUrl);
   const max = boundedInt('MaxNumberOfMessages', input.MaxNumberOfMessages, 1, 1, MAX_BATCH_ENTRIES);
-  const visibility = boundedInt('VisibilityTimeout', input.VisibilityTimeout, queue.attributes.VisibilityTimeout, 0, 43_200);
-  const waitSeconds = boundedInt('WaitTimeSeconds', input.WaitTimeSeconds, queue.attributes.ReceiveMessageWaitTimeSeconds, 0, 20);
-  const attributeNames = new Set([...stringList(input.AttributeNames), ...stringList(input.MessageSystemAttributeNames)]);
+  const visibility = boundedInt(
+    'VisibilityTimeout',
+    input.VisibilityTimeout,
+    queue.attributes.VisibilityTimeout,
+    0,
+    43_200,
+  );
+  const waitSeconds = boundedInt(
+    'WaitTimeSeconds',
+    input.WaitTimeSeconds,
+    queue.attributes.ReceiveMessageWaitTimeSeconds,
+    0,
+    20,
+  );
+  const attributeNames = new Set([
+    ...stringList(input.AttributeNames),
+    ...stringList(input.MessageSystemAttributeNames),
+  ]);
   const deadline = Date.now() + waitSeconds * 1000;
   // Long poll: wait until something is visible or the wait ends (SQS answers empty then).
   while (!queue.hasVisible(Date.now()) && Date.now() < deadline && !state.closed) {
@@ -107,12 +134,18 @@ function batchEntries(entries: unknown): Entry[] {
     throw new SqsError('EmptyBatchRequest', 'There should be at least one entry in the request.');
   }
   if (entries.length > MAX_BATCH_ENTRIES) {
-    throw new SqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}.`);
+    throw new SqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}.`,
+    );
   }
   const ids = new Set<string>();
   for (const entry of entries as Record<string, unknown>[]) {
     if (typeof entry.Id !== 'string' || !/^[\w-]{1,80}$/.test(entry.Id)) {
-      throw new SqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores.');
+      throw new SqsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores.',
+      );
     }
     if (ids.has(entry.Id)) throw new SqsError('BatchEntryIdsNotDistinct', `Id ${entry.Id} repeated.`);
     ids.add(entry.Id);

@@ -19,7 +19,11 @@ export interface QueueAttributes {
   ReceiveMessageWaitTimeSeconds: number;
 }
 
-const DEFAULT_ATTRIBUTES: QueueAttributes = { VisibilityTimeout: 30, DelaySeconds: 0, ReceiveMessageWaitTimeSeconds: 0 };
+const DEFAULT_ATTRIBUTES: QueueAttributes = {
+  VisibilityTimeout: 30,
+  DelaySeconds: 0,
+  ReceiveMessageWaitTimeSeconds: 0,
+};
 
 interface StoredMessage {
   id: string;
@@ -138,17 +142,28 @@ export class QueueRegistry {
 
   create(name: unknown, attributes: Record<string, string> | undefined): Queue {
     if (typeof name !== 'string' || !/^[\w-]{1,80}$/.test(name)) {
-      throw new SqsError('InvalidParameterValue', 'Queue names are 1 to 80 letters, digits, hyphens or underscores (FIFO queues are not emulated).');
+      throw new SqsError(
+        'InvalidParameterValue',
+        'Queue names are 1 to 80 letters, digits, hyphens or underscores (FIFO queues are not emulated).',
+      );
     }
     const wanted = parseAttributes(attributes);
     const existing = this.queues.get(name);
     if (existing) {
       if (JSON.stringify(existing.attributes) !== JSON.stringify(wanted)) {
-        throw new SqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute(s).`);
+        throw new SqsError(
+          'QueueNameExists',
+          `A queue already exists with the same name and a different value for attribute(s).`,
+        );
       }
       return existing;
     }
-    const queue = new Queue(name, `${this.baseUrl()}/${ACCOUNT_ID}/${name}`, `arn:aws:sqs:${this.region}:${ACCOUNT_ID}:${name}`, wanted);
+    const queue = new Queue(
+      name,
+      `${this.baseUrl()}/${ACCOUNT_ID}/${name}`,
+      `arn:aws:sqs:${this.region}:${ACCOUNT_ID}:${name}`,
+      wanted,
+    );
     this.queues.set(name, queue);
     return queue;
   }
@@ -161,7 +176,8 @@ export class QueueRegistry {
 
   /** Any host works (SDK clients may say localhost or 127.0.0.1): the path's last segment names the queue. */
   byUrl(queueUrl: unknown): Queue {
-    if (typeof queueUrl !== 'string' || !queueUrl) throw new SqsError('MissingParameter', 'The request must contain the parameter QueueUrl.');
+    if (typeof queueUrl !== 'string' || !queueUrl)
+      throw new SqsError('MissingParameter', 'The request must contain the parameter QueueUrl.');
     let name: string | undefined;
     try {
       name = new URL(queueUrl).pathname.split('/').filter(Boolean).pop();
@@ -175,7 +191,8 @@ export class QueueRegistry {
 function parseAttributes(attributes: Record<string, string> | undefined): QueueAttributes {
   const parsed = { ...DEFAULT_ATTRIBUTES };
   for (const [name, value] of Object.entries(attributes ?? {})) {
-    if (name === 'VisibilityTimeout') parsed.VisibilityTimeout = boundedInt(name, value, undefined, 0, MAX_VISIBILITY_SECONDS);
+    if (name === 'VisibilityTimeout')
+      parsed.VisibilityTimeout = boundedInt(name, value, undefined, 0, MAX_VISIBILITY_SECONDS);
     else if (name === 'DelaySeconds') parsed.DelaySeconds = boundedInt(name, value, undefined, 0, MAX_DELAY_SECONDS);
     else if (name === 'ReceiveMessageWaitTimeSeconds') {
       parsed.ReceiveMessageWaitTimeSeconds = boundedInt(name, value, undefined, 0, MAX_WAIT_SECONDS);
@@ -185,14 +202,24 @@ function parseAttributes(attributes: Record<string, string> | undefined): QueueA
 }
 
 /** An integer parameter within SQS's bounds; `fallback` when absent. */
-export function boundedInt(name: string, value: unknown, fallback: number | undefined, min: number, max: number): number {
+export function boundedInt(
+  name: string,
+  value: unknown,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number {
   if (value === undefined || value === null) {
-    if (fallback === undefined) throw new SqsError('MissingParameter', `The request must contain the parameter ${name}.`);
+    if (fallback === undefined)
+      throw new SqsError('MissingParameter', `The request must contain the parameter ${name}.`);
     return fallback;
   }
   const number = typeof value === 'string' ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-    throw new SqsError('InvalidParameterValue', `Value ${JSON.stringify(value)} for parameter ${name} is invalid. Reason: must be between ${min} and ${max}.`);
+    throw new SqsError(
+      'InvalidParameterValue',
+      `Value ${JSON.stringify(value)} for parameter ${name} is invalid. Reason: must be between ${min} and ${max}.`,
+    );
   }
   return number;
 }
@@ -205,9 +232,13 @@ function validateBody(body: unknown): asserts body is string {
     throw new SqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
   }
   if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
-    throw new SqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`);
+    throw new SqsError(
+      'InvalidParameterValue',
+      `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`,
+    );
   }
-  if (INVALID_BODY_CHARS.test(body)) throw new SqsError('InvalidMessageContents', 'Invalid characters found in the message body.');
+  if (INVALID_BODY_CHARS.test(body))
+    throw new SqsError('InvalidMessageContents', 'Invalid characters found in the message body.');
 }
 
 const SYSTEM_ATTRIBUTES = ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SentTimestamp', 'SenderId'];
@@ -232,10 +263,14 @@ function encodeHandle(queueName: string, messageId: string): string {
 }
 
 function decodeHandle(queueName: string, receiptHandle: unknown): string {
-  if (typeof receiptHandle !== 'string') throw new SqsError('MissingParameter', 'The request must contain the parameter ReceiptHandle.');
+  if (typeof receiptHandle !== 'string')
+    throw new SqsError('MissingParameter', 'The request must contain the parameter ReceiptHandle.');
   const [queue, messageId, nonce] = Buffer.from(receiptHandle, 'base64url').toString('utf8').split('\n');
   if (queue !== queueName || !messageId || !nonce) {
-    throw new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`);
+    throw new SqsError(
+      'ReceiptHandleIsInvalid',
+      `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`,
+    );
   }
   return messageId;
 }

@@ -33,8 +33,8 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function codeFor(sub: string, options: Record<string, unknown> = {}): Promise<string> {
-  const { code } = await stack.google.authorize({ sub, azp: ANDROID_CLIENT, email: `${sub}@example.com`, ...options });
+function codeFor(sub: string, options: Record<string, unknown> = {}): string {
+  const { code } = stack.google.authorize({ sub, azp: ANDROID_CLIENT, email: `${sub}@example.com`, ...options });
   secrets.add(code);
   return code;
 }
@@ -70,15 +70,14 @@ async function storedRefreshToken(sub: string): Promise<string> {
   return token;
 }
 
-const tokenRequests = async () =>
-  (await stack.google.requests()).filter(
-    (entry: any) => entry.endpoint === 'token' && entry.grantType === 'authorization_code',
-  ).length;
+const tokenRequests = () =>
+  stack.google.requests().filter((entry: any) => entry.endpoint === 'token' && entry.grantType === 'authorization_code')
+    .length;
 
 describe('POST /authcode', () => {
   it('redeems a form-encoded code, stores the refresh token encrypted and returns the profile', async () => {
     const response = await postCode(
-      form(await codeFor('1001', { name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace' })),
+      form(codeFor('1001', { name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace' })),
     );
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
@@ -102,7 +101,7 @@ describe('POST /authcode', () => {
   });
 
   it('accepts a JSON body', async () => {
-    const response = await postCode(JSON.stringify({ authCode: await codeFor('1002') }), {
+    const response = await postCode(JSON.stringify({ authCode: codeFor('1002') }), {
       'content-type': 'application/json',
     });
     expect(response.status).toBe(200);
@@ -111,7 +110,7 @@ describe('POST /authcode', () => {
 
   it('accepts a body API Gateway hands over base64-encoded', async () => {
     const { handler } = await import('../../functions/exchange');
-    const code = await codeFor('1003');
+    const code = codeFor('1003');
     const result = (await handler({
       version: '2.0',
       routeKey: 'POST /authcode',
@@ -127,10 +126,10 @@ describe('POST /authcode', () => {
   });
 
   it('refuses a request without X-Requested-With before calling Google', async () => {
-    const before = await tokenRequests();
-    const response = await postCode(form(await codeFor('1004')), { 'x-requested-with': '' });
+    const before = tokenRequests();
+    const response = await postCode(form(codeFor('1004')), { 'x-requested-with': '' });
     expect(response).toMatchObject({ status: 403, body: { error: 'csrf_header_missing' } });
-    expect(await tokenRequests()).toBe(before);
+    expect(tokenRequests()).toBe(before);
     expect(await userItem('1004')).toBeUndefined();
   });
 
@@ -155,56 +154,56 @@ describe('POST /authcode', () => {
     ],
     ['plain text', 415, 'unsupported_media_type', 'authCode=abc', 'text/plain'],
   ])('answers %s with %i %s', async (_what, status, error, body, contentType) => {
-    const before = await tokenRequests();
+    const before = tokenRequests();
     const response = await postCode(body, { 'content-type': contentType });
     expect(response).toMatchObject({ status, body: { error } });
     expect(typeof response.body.message).toBe('string');
-    expect(await tokenRequests()).toBe(before);
+    expect(tokenRequests()).toBe(before);
   });
 
   it('answers 400 invalid_grant for a code Google does not know or that expired', async () => {
     expect(await postCode(form('4/not-a-real-code'))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    const code = await codeFor('1005');
-    await stack.google.advanceClock(11 * 60);
+    const code = codeFor('1005');
+    stack.google.advanceClock(11 * 60);
     expect(await postCode(form(code))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     expect(await userItem('1005')).toBeUndefined();
   });
 
   it('answers 503 with Retry-After when Google is unavailable, and the code still works afterwards', async () => {
-    const code = await codeFor('1006');
-    await stack.google.injectFault({ endpoint: 'token', kind: 503, count: 1 });
-    const before = await tokenRequests();
+    const code = codeFor('1006');
+    stack.google.injectFault({ endpoint: 'token', kind: 503, count: 1 });
+    const before = tokenRequests();
     const unavailable = await postCode(form(code));
     expect(unavailable).toMatchObject({ status: 503, body: { error: 'upstream_unavailable' } });
     expect(Number(unavailable.headers.get('retry-after'))).toBeGreaterThan(0);
     // Not retried automatically: Google saw exactly one attempt.
-    expect(await tokenRequests()).toBe(before + 1);
+    expect(tokenRequests()).toBe(before + 1);
     expect(await postCode(form(code))).toMatchObject({ status: 200, body: { userId: '1006' } });
   });
 
   it('replays the same answer for a retried code, and Google sees the code once', async () => {
-    const code = await codeFor('1007');
-    const before = await tokenRequests();
+    const code = codeFor('1007');
+    const before = tokenRequests();
     const first = await postCode(form(code));
     const again = await postCode(form(code));
     expect(first.status).toBe(200);
     expect(again).toEqual({ ...first, headers: again.headers });
-    expect(await tokenRequests()).toBe(before + 1);
+    expect(tokenRequests()).toBe(before + 1);
   });
 
   it('redeems a code once when 20 copies arrive at the same time', async () => {
-    const code = await codeFor('1008');
-    const before = await tokenRequests();
+    const code = codeFor('1008');
+    const before = tokenRequests();
     const responses = await Promise.all(Array.from({ length: 20 }, () => postCode(form(code))));
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(new Set(responses.map((r) => JSON.stringify(r.body))).size).toBe(1);
-    expect(await tokenRequests()).toBe(before + 1);
+    expect(tokenRequests()).toBe(before + 1);
   });
 
   it('keeps the stored ciphertext byte-identical on a repeat sign-in without a refresh token', async () => {
-    await postCode(form(await codeFor('1009', { name: 'Old Name' })));
+    await postCode(form(codeFor('1009', { name: 'Old Name' })));
     const before = await userItem('1009');
-    const repeat = await postCode(form(await codeFor('1009', { name: 'New Name' })));
+    const repeat = await postCode(form(codeFor('1009', { name: 'New Name' })));
     expect(repeat).toMatchObject({ status: 200, body: { name: 'New Name', offlineAccess: true } });
     const after = await userItem('1009');
     expect(Buffer.from(after!.refreshToken.B).equals(Buffer.from(before!.refreshToken.B))).toBe(true);
@@ -213,16 +212,16 @@ describe('POST /authcode', () => {
   });
 
   it('replaces the refresh token when a forced consent issues a new one', async () => {
-    await postCode(form(await codeFor('1010')));
+    await postCode(form(codeFor('1010')));
     const first = await storedRefreshToken('1010');
-    await postCode(form(await codeFor('1010', { forceConsent: true })));
+    await postCode(form(codeFor('1010', { forceConsent: true })));
     const second = await storedRefreshToken('1010');
     expect(second).not.toBe(first);
   });
 
   it('reports no_refresh_token when Google returned none and nothing usable is stored', async () => {
     // The user consented before (the first code went elsewhere), so this sign-in brings no refresh token.
-    const elsewhere = await codeFor('1011');
+    const elsewhere = codeFor('1011');
     const other = new OAuth2Client({
       clientId: stack.clientId,
       clientSecret: stack.google.clientSecret(stack.clientId),
@@ -231,13 +230,13 @@ describe('POST /authcode', () => {
     });
     const { tokens } = await other.getToken({ code: elsewhere, redirect_uri: '' });
     for (const value of [tokens.access_token, tokens.refresh_token, tokens.id_token]) if (value) secrets.add(value);
-    const response = await postCode(form(await codeFor('1011')));
+    const response = await postCode(form(codeFor('1011')));
     expect(response).toMatchObject({ status: 200, body: { offlineAccess: false, reason: 'no_refresh_token' } });
     expect((await userItem('1011'))!.refreshToken).toBeUndefined();
   });
 
   it('reports missing_scopes when the user unticked Drive', async () => {
-    const response = await postCode(form(await codeFor('1012', { scopes: ['openid', 'email', 'profile'] })));
+    const response = await postCode(form(codeFor('1012', { scopes: ['openid', 'email', 'profile'] })));
     expect(response).toMatchObject({
       status: 200,
       body: { offlineAccess: false, reason: 'missing_scopes', missingScopes: [DRIVE_APPDATA] },
@@ -246,13 +245,13 @@ describe('POST /authcode', () => {
   });
 
   it('binds each ciphertext to its user: copied onto another user it does not decrypt', async () => {
-    await postCode(form(await codeFor('1013')));
+    await postCode(form(codeFor('1013')));
     const item = await userItem('1013');
     await expect(cipher().decrypt(item!.refreshToken.B, '1014')).rejects.toThrow('does not authenticate');
   });
 
   it('leaves one consistent, decryptable record after concurrent exchanges for one user', async () => {
-    const codes = await Promise.all(Array.from({ length: 5 }, () => codeFor('1015', { forceConsent: true })));
+    const codes = Array.from({ length: 5 }, () => codeFor('1015', { forceConsent: true }));
     const responses = await Promise.all(codes.map((code) => postCode(form(code))));
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const token = await storedRefreshToken('1015');
@@ -279,14 +278,14 @@ describe('POST /authcode', () => {
     ])('rejects %s with 401 and stores nothing', async (_what, idToken: any) => {
       const sub = `bad-${Math.random().toString(36).slice(2)}`;
       if (Array.isArray(idToken.claims?.aud)) idToken.claims.aud = [stack.clientId, idToken.claims.aud[1]];
-      const response = await postCode(form(await codeFor(sub, { idToken })));
+      const response = await postCode(form(codeFor(sub, { idToken })));
       expect(response).toMatchObject({ status: 401, body: { error: 'invalid_id_token' } });
       expect(await userItem(sub)).toBeUndefined();
     });
 
     it('accepts an aud array of trusted clients and an allowed azp', async () => {
       const response = await postCode(
-        form(await codeFor('1016', { idToken: { claims: { aud: [stack.clientId, ANDROID_CLIENT] } } })),
+        form(codeFor('1016', { idToken: { claims: { aud: [stack.clientId, ANDROID_CLIENT] } } })),
       );
       expect(response).toMatchObject({ status: 200, body: { userId: '1016' } });
     });
@@ -303,7 +302,7 @@ describe('POST /authcode', () => {
     try {
       await jest.isolateModulesAsync(async () => {
         const { handler } = await import('../../functions/exchange');
-        const code = await codeFor('1017');
+        const code = codeFor('1017');
         const result = (await handler({
           headers: { 'x-requested-with': 'app', 'content-type': 'application/x-www-form-urlencoded' },
           body: form(code),
@@ -326,7 +325,7 @@ describe('POST /authcode', () => {
         const { handler } = await import('../../functions/exchange');
         const result = (await handler({
           headers: { 'x-requested-with': 'app', 'content-type': 'application/x-www-form-urlencoded' },
-          body: form(await codeFor('1018')),
+          body: form(codeFor('1018')),
           isBase64Encoded: false,
         } as never)) as { statusCode: number; body: string };
         expect(JSON.parse(result.body)).toEqual({ error: 'internal_error', message: 'Internal error' });
@@ -355,16 +354,16 @@ describe('Google signing keys', () => {
 
   it('refetches the certificates once when a token names a new kid (keys rotate)', async () => {
     const exchange = await freshHandler();
-    expect((await exchange(await codeFor('2001'))).statusCode).toBe(200);
+    expect((await exchange(codeFor('2001'))).statusCode).toBe(200);
     await stack.google.rotateKeys();
-    expect((await exchange(await codeFor('2002'))).statusCode).toBe(200);
+    expect((await exchange(codeFor('2002'))).statusCode).toBe(200);
   });
 
   it('fails closed with 503 when the certificates cannot be fetched', async () => {
     const exchange = await freshHandler();
-    await stack.google.injectFault({ endpoint: 'certs', kind: 500, count: 5 });
-    const result = await exchange(await codeFor('2003'));
-    await stack.google.clearFaults();
+    stack.google.injectFault({ endpoint: 'certs', kind: 500, count: 5 });
+    const result = await exchange(codeFor('2003'));
+    stack.google.clearFaults();
     expect(result.statusCode).toBe(503);
     expect(JSON.parse(result.body).error).toBe('upstream_unavailable');
     expect(await userItem('2003')).toBeUndefined();

@@ -18,7 +18,11 @@ let stack: TestStack;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  Object.assign(process.env, { GOOGLE_QPS: '100000', REFRESH_USER_CONCURRENCY: '16', POWERTOOLS_METRICS_DISABLED: 'true' });
+  Object.assign(process.env, {
+    GOOGLE_QPS: '100000',
+    REFRESH_USER_CONCURRENCY: '16',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -34,7 +38,10 @@ async function signInUsers(subs: string[]): Promise<void> {
   const { googleServices } = await import('../../lib/runtime');
   const { oauth } = await googleServices();
   const store = new TokenStore(new DynamoDBClient({}), stack.aws.tableName);
-  const ciphers = Array.from({ length: EXCHANGE_INSTANCES }, () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId));
+  const ciphers = Array.from(
+    { length: EXCHANGE_INSTANCES },
+    () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId),
+  );
   const limit = concurrencyLimit(32);
   await Promise.all(
     subs.map((userId, i) =>
@@ -45,7 +52,10 @@ async function signInUsers(subs: string[]): Promise<void> {
         await store.saveSignIn({
           profile: { userId, emailVerified: true },
           grantedScopes: tokens.scopes,
-          refreshToken: { ciphertext: await ciphers[i % EXCHANGE_INSTANCES]!.encrypt(refreshToken, userId), ...tokenHashes(refreshToken) },
+          refreshToken: {
+            ciphertext: await ciphers[i % EXCHANGE_INSTANCES]!.encrypt(refreshToken, userId),
+            ...tokenHashes(refreshToken),
+          },
           now: new Date(),
         });
       }),

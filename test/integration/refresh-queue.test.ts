@@ -12,7 +12,12 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   emulator = await startSqsEmulator();
-  sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' }, maxAttempts: 1 });
+  sqs = new SQSClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    maxAttempts: 1,
+  });
 });
 
 afterAll(async () => {
@@ -22,16 +27,24 @@ afterAll(async () => {
 
 const noWait = () => Promise.resolve();
 const messages = (count: number): RefreshUsersMessage[] =>
-  Array.from({ length: count }, (_, i) => ({ kind: 'refresh', cycle: '2026-11-28T00:00:00.000Z', users: [`user-${i}`] }));
+  Array.from({ length: count }, (_, i) => ({
+    kind: 'refresh',
+    cycle: '2026-11-28T00:00:00.000Z',
+    users: [`user-${i}`],
+  }));
 
 async function newQueue(): Promise<string> {
-  return (await sqs.send(new CreateQueueCommand({ QueueName: `q-${Date.now()}-${Math.random().toString(36).slice(2)}` }))).QueueUrl!;
+  return (
+    await sqs.send(new CreateQueueCommand({ QueueName: `q-${Date.now()}-${Math.random().toString(36).slice(2)}` }))
+  ).QueueUrl!;
 }
 
 async function receivedUsers(queueUrl: string): Promise<string[]> {
   const users: string[] = [];
   for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
     if (!out.Messages?.length) return users.sort();
     users.push(...out.Messages.flatMap((message) => (JSON.parse(message.Body!) as RefreshUsersMessage).users));
   }
@@ -41,14 +54,22 @@ describe('SqsRefreshQueue', () => {
   it('sends every message, ten to a batch', async () => {
     const queueUrl = await newQueue();
     await new SqsRefreshQueue(sqs, queueUrl, noWait).send(messages(25));
-    expect(await receivedUsers(queueUrl)).toEqual(messages(25).flatMap((m) => m.users).sort());
+    expect(await receivedUsers(queueUrl)).toEqual(
+      messages(25)
+        .flatMap((m) => m.users)
+        .sort(),
+    );
   });
 
   it('sends again the entries SQS failed on its side, and only those', async () => {
     const queueUrl = await newQueue();
     emulator.failNextSendEntries(4);
     await new SqsRefreshQueue(sqs, queueUrl, noWait).send(messages(12));
-    expect(await receivedUsers(queueUrl)).toEqual(messages(12).flatMap((m) => m.users).sort());
+    expect(await receivedUsers(queueUrl)).toEqual(
+      messages(12)
+        .flatMap((m) => m.users)
+        .sort(),
+    );
   });
 
   it('gives up after a bounded number of resends', async () => {

@@ -3,7 +3,13 @@
  * real dispatch and worker handlers, the SQS, KMS and Google emulators and DynamoDB over
  * HTTP — no mocked clients. Each test signs in its own users.
  */
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { riscTokenHash, TokenCipher } from '../../lib/crypto/envelope';
@@ -79,7 +85,11 @@ async function takeAll(): Promise<Message[]> {
   const taken: Message[] = [];
   for (;;) {
     const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     if (!out.Messages?.length) return taken;
     taken.push(...out.Messages);
@@ -105,12 +115,18 @@ function refreshEvent(cycle: string, ...userGroups: string[][]): SQSEvent {
 }
 
 /** Runs the worker over the queue until it is empty, the way Lambda's event source would. */
-async function drainQueue(context?: { getRemainingTimeInMillis: () => number }): Promise<{ failures: string[]; batches: number }> {
+async function drainQueue(context?: {
+  getRemainingTimeInMillis: () => number;
+}): Promise<{ failures: string[]; batches: number }> {
   const failures: string[] = [];
   let batches = 0;
   for (;;) {
     const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     if (!out.Messages?.length) return { failures, batches };
     batches += 1;
@@ -159,13 +175,26 @@ describe('scheduled refresh', () => {
       status: 'ok',
       detail: { fileCount: 2, totalBytes: 123, newestModifiedTime: '2026-03-04T05:06:07.000Z' },
     });
-    expect((await user('fifty-1')).jobs?.['appdata-summary']?.detail).toEqual({ fileCount: 0, totalBytes: 0, newestModifiedTime: null });
+    expect((await user('fifty-1')).jobs?.['appdata-summary']?.detail).toEqual({
+      fileCount: 0,
+      totalBytes: 0,
+      newestModifiedTime: null,
+    });
   });
 
   it('reads every page of a large app data folder', async () => {
     await signIn('big-folder');
-    for (let i = 0; i < 1500; i++) stack.google.seedDriveFile('big-folder', { name: `f${i}.json`, size: 2, modifiedTime: '2026-02-01T00:00:00.000Z' });
-    stack.google.seedDriveFile('big-folder', { name: 'newest.json', size: 10, modifiedTime: '2026-05-01T00:00:00.000Z' });
+    for (let i = 0; i < 1500; i++)
+      stack.google.seedDriveFile('big-folder', {
+        name: `f${i}.json`,
+        size: 2,
+        modifiedTime: '2026-02-01T00:00:00.000Z',
+      });
+    stack.google.seedDriveFile('big-folder', {
+      name: 'newest.json',
+      size: 10,
+      modifiedTime: '2026-05-01T00:00:00.000Z',
+    });
     stack.google.clearRequests();
 
     expect((await worker(refreshEvent(new Date().toISOString(), ['big-folder']))).batchItemFailures).toEqual([]);
@@ -174,7 +203,7 @@ describe('scheduled refresh', () => {
       totalBytes: 3010,
       newestModifiedTime: '2026-05-01T00:00:00.000Z',
     });
-    expect((googleRequests()).filter((entry) => entry.endpoint === 'drive')).toHaveLength(2);
+    expect(googleRequests().filter((entry) => entry.endpoint === 'drive')).toHaveLength(2);
   });
 
   it('retries Drive at one layer only: a bounded number of calls, then the message comes back', async () => {
@@ -182,7 +211,9 @@ describe('scheduled refresh', () => {
     stack.google.injectFault({ endpoint: 'drive', kind: 503, count: 100, sub: 'drive-down' });
     stack.google.clearRequests();
 
-    expect((await worker(refreshEvent(new Date().toISOString(), ['drive-down']))).batchItemFailures).toEqual([{ itemIdentifier: 'msg-0' }]);
+    expect((await worker(refreshEvent(new Date().toISOString(), ['drive-down']))).batchItemFailures).toEqual([
+      { itemIdentifier: 'msg-0' },
+    ]);
     const log = googleRequests();
     expect(log.filter((entry) => entry.endpoint === 'drive')).toHaveLength(MAX_ATTEMPTS);
     expect(refreshGrants(log, 'drive-down')).toHaveLength(1);
@@ -206,15 +237,21 @@ describe('scheduled refresh', () => {
     expect(revoked.revokedReason).toMatch(/^invalid_grant/);
     expect(revoked.refreshToken).toBeUndefined();
     // Google no longer knows whose token it was: its one rejection is the one for revoked-0.
-    const rejected = (googleRequests()).filter((entry) => entry.grantType === 'refresh_token' && entry.status === 400);
+    const rejected = googleRequests().filter((entry) => entry.grantType === 'refresh_token' && entry.status === 400);
     expect(rejected).toHaveLength(1);
     expect((await user('revoked-ok')).lastRefreshAt).toBeDefined();
     // Powertools writes the metric in CloudWatch's embedded metric format.
-    const emf = logs.text().slice(output).split('\n').filter((line) => line.includes('"RevokedUsers"'));
+    const emf = logs
+      .text()
+      .slice(output)
+      .split('\n')
+      .filter((line) => line.includes('"RevokedUsers"'));
     expect(emf.map((line) => (JSON.parse(line) as { RevokedUsers: number }).RevokedUsers)).toEqual([1]);
 
     await dispatch({ time: new Date().toISOString() });
-    const dispatchedUsers = bodies(await takeAll()).flatMap((message) => (message.kind === 'refresh' ? message.users : []));
+    const dispatchedUsers = bodies(await takeAll()).flatMap((message) =>
+      message.kind === 'refresh' ? message.users : [],
+    );
     expect(dispatchedUsers).toContain('revoked-ok');
     expect(dispatchedUsers).not.toContain('revoked-0');
   });
@@ -249,7 +286,10 @@ describe('scheduled refresh', () => {
     stack.google.clearRequests();
     const cycle = new Date().toISOString();
 
-    const responses = await Promise.all([worker(refreshEvent(cycle, users.slice(0, 10), users.slice(10))), worker(refreshEvent(cycle, users))]);
+    const responses = await Promise.all([
+      worker(refreshEvent(cycle, users.slice(0, 10), users.slice(10))),
+      worker(refreshEvent(cycle, users)),
+    ]);
     expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
     const log = googleRequests();
     for (const sub of users) expect(refreshGrants(log, sub)).toHaveLength(1);
@@ -274,7 +314,9 @@ describe('scheduled refresh', () => {
 
     // The next cycle refreshes with the new token (the old one is dead at Google).
     stack.google.clearRequests();
-    expect((await worker(refreshEvent(new Date(Date.now() + 1000).toISOString(), ['rotated']))).batchItemFailures).toEqual([]);
+    expect(
+      (await worker(refreshEvent(new Date(Date.now() + 1000).toISOString(), ['rotated']))).batchItemFailures,
+    ).toEqual([]);
     expect(refreshGrants(googleRequests(), 'rotated').map((entry) => entry.status)).toEqual([200]);
     expect((await user('rotated')).status).toBe('active');
   });
@@ -288,7 +330,7 @@ describe('scheduled refresh', () => {
     expect(record.grantedScopes).not.toContain(DRIVE_APPDATA);
     expect(record.jobs?.['appdata-summary']).toMatchObject({ status: 'skipped', reason: 'missing_scopes' });
     expect(record.lastRefreshAt).toBeDefined();
-    expect((googleRequests()).filter((entry) => entry.endpoint === 'drive')).toEqual([]);
+    expect(googleRequests().filter((entry) => entry.endpoint === 'drive')).toEqual([]);
   });
 
   it('checkpoints unfinished scan segments as scan messages that the worker continues', async () => {
@@ -314,21 +356,32 @@ describe('scheduled refresh', () => {
       expect((await worker(eventOf(scanMessages), outOfTime)).batchItemFailures).toEqual([]);
     }
     expect(scans).toBeGreaterThan(dispatched.checkpointed);
-    for (const sub of users) expect(Date.parse((await user(sub)).lastRefreshAt!)).toBeGreaterThanOrEqual(Date.parse(cycle));
+    for (const sub of users)
+      expect(Date.parse((await user(sub)).lastRefreshAt!)).toBeGreaterThanOrEqual(Date.parse(cycle));
   });
 
   it('retries a queued revocation of a disconnected user at Google', async () => {
     await signIn('gone');
     const { refreshToken } = await user('gone');
     await store.markDisconnected('gone', new Date());
-    const message: RevokeTokenMessage = { kind: 'revoke', userId: 'gone', ciphertext: Buffer.from(refreshToken!).toString('base64'), attempt: 1 };
+    const message: RevokeTokenMessage = {
+      kind: 'revoke',
+      userId: 'gone',
+      ciphertext: Buffer.from(refreshToken!).toString('base64'),
+      attempt: 1,
+    };
     const event = eventOf([{ MessageId: 'revoke-1', ReceiptHandle: 'rh', Body: JSON.stringify(message) }]);
 
     // Google still down: the retry is queued again, later, and this delivery is done.
     stack.google.injectFault({ endpoint: 'revoke', kind: 503, count: 1 });
     expect((await worker(event)).batchItemFailures).toEqual([]);
     expect(stack.google.tokenState('gone').refreshTokenActive).toBe(true);
-    const queued = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queueUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }));
+    const queued = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
     expect(queued.Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
 
     expect((await worker(event)).batchItemFailures).toEqual([]);
@@ -336,7 +389,10 @@ describe('scheduled refresh', () => {
   });
 
   it('drops an unreadable message instead of retrying it forever', async () => {
-    const [record] = toLambdaRecords([{ MessageId: 'junk', ReceiptHandle: 'rh', Body: '{"kind":"nonsense"' }], stack.queueUrl);
+    const [record] = toLambdaRecords(
+      [{ MessageId: 'junk', ReceiptHandle: 'rh', Body: '{"kind":"nonsense"' }],
+      stack.queueUrl,
+    );
     expect(await worker({ Records: [record!] })).toEqual({ batchItemFailures: [] });
   });
 

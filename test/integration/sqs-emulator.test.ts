@@ -61,7 +61,9 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
     (await sqs.send(new CreateQueueCommand({ QueueName: unique(), Attributes: attributes }))).QueueUrl!;
 
   const visibleCount = async (queueUrl: string): Promise<number> => {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     return Number(out.Attributes?.ApproximateNumberOfMessages);
   };
 
@@ -80,12 +82,18 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
 
   it('sends, receives with an MD5 and a receive count, and deletes', async () => {
     const queueUrl = await createQueue();
-    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"kind":"refresh","users":["ü"]}' }));
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"kind":"refresh","users":["ü"]}' }),
+    );
     expect(sent.MD5OfMessageBody).toBe(md5('{"kind":"refresh","users":["ü"]}'));
     expect(await visibleCount(queueUrl)).toBe(1);
 
     const received = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
     );
     expect(received.Messages).toHaveLength(1);
     const [message] = received.Messages!;
@@ -129,9 +137,9 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
       { Id: 'same', MessageBody: 'a' },
       { Id: 'same', MessageBody: 'b' },
     ];
-    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: repeated }))).rejects.toBeInstanceOf(
-      BatchEntryIdsNotDistinct,
-    );
+    await expect(
+      sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: repeated })),
+    ).rejects.toBeInstanceOf(BatchEntryIdsNotDistinct);
   });
 
   it('redelivers a message whose visibility timeout ended, with a new receipt handle and count', async () => {
@@ -141,7 +149,9 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
     const handle = first.Messages![0]!.ReceiptHandle!;
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }))).Messages ?? []).toHaveLength(0);
 
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }),
+    );
     const second = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageSystemAttributeNames: ['All'] }),
     );
@@ -169,9 +179,9 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
 
   it('rejects a receipt handle it never issued', async () => {
     const queueUrl = await createQueue();
-    await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toBeInstanceOf(
-      ReceiptHandleIsInvalid,
-    );
+    await expect(
+      sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'not-a-handle' })),
+    ).rejects.toBeInstanceOf(ReceiptHandleIsInvalid);
   });
 
   it('purges a queue', async () => {
@@ -185,7 +195,11 @@ describe.each(targets)('SQS over the wire: $name', ({ start }) => {
 describe('SQS emulator fault injection', () => {
   it('fails the requested number of batch entries as server errors', async () => {
     const emulator = await startSqsEmulator();
-    const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+    const sqs = new SQSClient({
+      endpoint: emulator.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    });
     try {
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: unique() }));
       emulator.failNextSendEntries(2);

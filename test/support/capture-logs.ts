@@ -16,8 +16,8 @@ export function captureOutput(): LogCapture {
       chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
       return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
     };
-  process.stdout.write = tap(originals.out) as typeof process.stdout.write;
-  process.stderr.write = tap(originals.err) as typeof process.stderr.write;
+  process.stdout.write = tap(originals.out);
+  process.stderr.write = tap(originals.err);
   return {
     text: () => chunks.join(''),
     restore: () => {

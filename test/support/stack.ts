@@ -8,7 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startGoogleEmulator, clientSecretJson, DEFAULT_LOCAL_CLIENT, type GoogleEmulator } from '../../local/google-emulator';
+import {
+  startGoogleEmulator,
+  clientSecretJson,
+  DEFAULT_LOCAL_CLIENT,
+  type GoogleEmulator,
+} from '../../local/google-emulator';
 import { startHttpApi, type HttpApi, type Routes } from '../../local/http-api';
 import { startSqsEmulator } from '../../local/sqs-emulator';
 import { startAwsStack, type AwsStack } from './aws-stack';
@@ -42,7 +47,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     });
   }
   const sqsClient = new SQSClient({});
-  const queue = await sqsClient.send(new CreateQueueCommand({ QueueName: `refresh-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` }));
+  const queue = await sqsClient.send(
+    new CreateQueueCommand({ QueueName: `refresh-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` }),
+  );
   sqsClient.destroy();
 
   const google = await startGoogleEmulator({ port: 0 });

@@ -7,7 +7,9 @@ describe('configuration', () => {
   });
 
   it('refuses both secret sources at once', () => {
-    expect(() => googleConfig({ GOOGLE_CLIENT_SECRET_ARN: 'a', GOOGLE_CLIENT_SECRET_FILE: 'b' })).toThrow(/exactly one/);
+    expect(() => googleConfig({ GOOGLE_CLIENT_SECRET_ARN: 'a', GOOGLE_CLIENT_SECRET_FILE: 'b' })).toThrow(
+      /exactly one/,
+    );
   });
 
   it('applies the documented defaults', () => {
@@ -20,7 +22,9 @@ describe('configuration', () => {
   });
 
   it('rejects a malformed emulator host and out-of-range numbers', () => {
-    expect(() => googleConfig({ GOOGLE_CLIENT_SECRET_FILE: 'f', GOOGLE_EMULATOR_HOST: 'http://x' })).toThrow('GOOGLE_EMULATOR_HOST');
+    expect(() => googleConfig({ GOOGLE_CLIENT_SECRET_FILE: 'f', GOOGLE_EMULATOR_HOST: 'http://x' })).toThrow(
+      'GOOGLE_EMULATOR_HOST',
+    );
     expect(() => intEnv('GOOGLE_QPS', 1, { min: 1, max: 5 }, { GOOGLE_QPS: '9' })).toThrow('GOOGLE_QPS');
   });
 });

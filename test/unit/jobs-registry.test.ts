@@ -22,7 +22,12 @@ describe('offline job registry', () => {
 
 describe('refresh configuration', () => {
   it('applies the documented defaults', () => {
-    expect(dispatchConfig({ REFRESH_QUEUE_URL: 'http://q' })).toEqual({ queueUrl: 'http://q', scanSegments: 4, usersPerMessage: 10, scanPageSize: 1000 });
+    expect(dispatchConfig({ REFRESH_QUEUE_URL: 'http://q' })).toEqual({
+      queueUrl: 'http://q',
+      scanSegments: 4,
+      usersPerMessage: 10,
+      scanPageSize: 1000,
+    });
     expect(workerConfig({})).toEqual({
       userConcurrency: 8,
       leaseMs: 300_000,
@@ -36,7 +41,9 @@ describe('refresh configuration', () => {
 
   it('names the variable that is missing or out of range', () => {
     expect(() => dispatchConfig({})).toThrow('REFRESH_QUEUE_URL');
-    expect(() => dispatchConfig({ REFRESH_QUEUE_URL: 'q', DISPATCH_SCAN_SEGMENTS: '0' })).toThrow('DISPATCH_SCAN_SEGMENTS');
+    expect(() => dispatchConfig({ REFRESH_QUEUE_URL: 'q', DISPATCH_SCAN_SEGMENTS: '0' })).toThrow(
+      'DISPATCH_SCAN_SEGMENTS',
+    );
     expect(() => workerConfig({ GOOGLE_QPS: 'fast' })).toThrow('GOOGLE_QPS');
     expect(() => workerConfig({ REFRESH_LEASE_SECONDS: '1' })).toThrow('REFRESH_LEASE_SECONDS');
   });

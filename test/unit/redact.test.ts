@@ -18,10 +18,16 @@ describe('redaction', () => {
 
   it('blanks sensitive keys and redacts nested strings', () => {
     const out = redactValue({ authCode: 'x', nested: { refresh_token: 'y', note: 'token=abc' }, list: ['ya29.zzz'] });
-    expect(out).toEqual({ authCode: '[redacted]', nested: { refresh_token: '[redacted]', note: 'token=[redacted]' }, list: ['[redacted-token]'] });
+    expect(out).toEqual({
+      authCode: '[redacted]',
+      nested: { refresh_token: '[redacted]', note: 'token=[redacted]' },
+      list: ['[redacted-token]'],
+    });
   });
 
   it('redacts JSON bodies embedded in messages', () => {
-    expect(redactText('{"refresh_token":"1x","access_token":"a","ok":1}')).toBe('{"refresh_token":"[redacted]","access_token":"[redacted]","ok":1}');
+    expect(redactText('{"refresh_token":"1x","access_token":"a","ok":1}')).toBe(
+      '{"refresh_token":"[redacted]","access_token":"[redacted]","ok":1}',
+    );
   });
 });

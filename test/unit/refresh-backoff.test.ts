@@ -12,7 +12,9 @@ function recorder() {
 describe('full-jitter backoff', () => {
   it('draws each wait from zero up to a ceiling that doubles per attempt and is capped', () => {
     const highest = () => 0.999999;
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => fullJitterDelay(attempt, policy, highest))).toEqual([99, 199, 399, 799, 999, 999]);
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => fullJitterDelay(attempt, policy, highest))).toEqual([
+      99, 199, 399, 799, 999, 999,
+    ]);
     expect(fullJitterDelay(3, policy, () => 0)).toBe(0);
     expect(fullJitterDelay(3, policy, () => 0.5)).toBe(200);
   });
@@ -23,7 +25,9 @@ describe('full-jitter backoff', () => {
     const result = await withRetries(
       () => {
         calls += 1;
-        return calls < 3 ? Promise.reject(new UpstreamUnavailableError('Google is unavailable')) : Promise.resolve('ok');
+        return calls < 3
+          ? Promise.reject(new UpstreamUnavailableError('Google is unavailable'))
+          : Promise.resolve('ok');
       },
       { policy, isRetryable: isTransient, sleep, random: () => 0.5 },
     );
@@ -79,7 +83,8 @@ describe('full-jitter backoff', () => {
 });
 
 describe('which failures are transient', () => {
-  const awsError = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });
+  const awsError = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(name), { name, ...extra });
 
   it('counts Google unavailability, AWS throttling and server faults, and network errors', () => {
     expect(isTransient(new UpstreamUnavailableError('429'))).toBe(true);
@@ -92,7 +97,11 @@ describe('which failures are transient', () => {
 
   it('does not count client errors, dead grants or bugs', () => {
     expect(isTransient(new UpstreamError('invalid_client'))).toBe(false);
-    expect(isTransient(awsError('ConditionalCheckFailedException', { $fault: 'client', $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    expect(
+      isTransient(
+        awsError('ConditionalCheckFailedException', { $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe(false);
     expect(isTransient(new TypeError('x is undefined'))).toBe(false);
     expect(isTransient('a string')).toBe(false);
   });
