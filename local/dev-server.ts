@@ -5,7 +5,7 @@
  * API on 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDb } from './aws/dynamodb';
@@ -15,6 +15,7 @@ import { startHttpApi, type Routes } from './http-api';
 import { startKmsEmulator } from './kms-emulator';
 import { provisionLocal } from './provision';
 import { startSqsEmulator } from './sqs-emulator';
+import { saveStackEnv, STACK_ENV_FILE } from './stack-env';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -101,6 +102,10 @@ async function main(): Promise<void> {
   }
   const api = await startHttpApi(routes, { port: port('PORT', 3000) });
   closers.push(() => api.close());
+  env.LOCAL_API_URL = api.url;
+  await mkdir(join(ROOT, '.local'), { recursive: true });
+  await saveStackEnv(env);
+  closers.unshift(() => rm(STACK_ENV_FILE, { force: true }));
 
   const intervalMs = parseInterval(env.REFRESH_INTERVAL ?? '5m');
   const { runRefreshCycle } = await import('./refresh-cycle');
@@ -130,7 +135,8 @@ async function main(): Promise<void> {
     );
     console.log('\nOr walk through the whole flow: npm run demo');
   }
-  console.log('\nCtrl-C stops everything.');
+  console.log(`\nnpm run refresh and npm run demo find this stack through ${STACK_ENV_FILE}.`);
+  console.log('Ctrl-C stops everything.');
 
   let stopping = false;
   const stop = async () => {

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { DispatchResult } from '../lib/refresh/dispatch';
-import type { WorkerSummary } from '../lib/refresh/worker';
+import type { BatchResult, RefreshWorker, UserStatus } from '../lib/refresh/worker';
 import { localAwsDefaults } from './aws/local-env';
 
 export interface RefreshCycleOptions {
@@ -60,27 +60,44 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
   const { sqsClient } = await import('../lib/aws/clients');
   validateRefreshWorkerConfig();
   const worker = await refreshWorker();
-  const queueUrl = dispatchConfig().queueUrl;
-  const sqs = sqsClient();
   const kmsBefore = await kmsRequestCount();
 
   const dispatched = await dispatch({ time: new Date().toISOString() });
-  const totals: WorkerSummary = {
-    refreshed: 0,
-    revoked: 0,
-    failed: 0,
-    skipped: 0,
-    deferred: 0,
-    dispatched: 0,
-    revocations: 0,
-    dropped: 0,
-  };
+  const tally = new CycleTally(dispatched.users);
   const progress = options.quiet ? undefined : new ProgressBar(output);
-  const render = () => progress?.render(totals, dispatched.users + totals.dispatched);
-  render();
+  progress?.render(tally);
+  const failedMessages = await drainQueue(sqsClient(), dispatchConfig().queueUrl, worker, (result) => {
+    tally.add(result);
+    progress?.render(tally);
+  });
+  progress?.done();
 
+  const kmsAfter = kmsBefore === 'n/a' ? 'n/a' : await kmsRequestCount();
+  const summary: RefreshCycleSummary = {
+    dispatched,
+    ...tally.counts(),
+    failedMessages,
+    droppedMessages: tally.dropped,
+    elapsedMs: Date.now() - started,
+    kmsRequests: kmsBefore === 'n/a' || kmsAfter === 'n/a' ? 'n/a' : kmsAfter - kmsBefore,
+  };
+  if (!options.quiet) output.write(`${summaryTable(summary, tally.usersDispatched)}\n`);
+  return summary;
+}
+
+/**
+ * Drains the queue the way Lambda's SQS event source does: batches of ten to the worker,
+ * successes deleted, failures visible again after a short wait until MAX_RECEIVES, then left
+ * for a later cycle. Resolves with the number of messages left that way.
+ */
+async function drainQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  worker: RefreshWorker,
+  onBatch: (result: BatchResult) => void,
+): Promise<number> {
   let busy = 0;
-  let failedMessages = 0;
+  let exhausted = 0;
   const awaitingRetry = new Set<string>();
   const poll = async (): Promise<void> => {
     for (;;) {
@@ -95,6 +112,7 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
       );
       const messages = received.Messages ?? [];
       if (!messages.length) {
+        // Another poller's batch may still queue more (a scan message continuing its segment).
         if (busy === 0 && awaitingRetry.size === 0) return;
         await new Promise((done) => setTimeout(done, 50));
         continue;
@@ -102,10 +120,9 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
       busy += 1;
       try {
         messages.forEach((message) => awaitingRetry.delete(message.MessageId!));
-        const { batchItemFailures, summary } = await worker.processBatch(toLambdaRecords(messages, queueUrl));
-        for (const key of Object.keys(totals) as (keyof WorkerSummary)[]) totals[key] += summary[key];
-        render();
-        const failedIds = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
+        const result = await worker.processBatch(toLambdaRecords(messages, queueUrl));
+        onBatch(result);
+        const failedIds = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
         const succeeded = messages.filter((message) => !failedIds.has(message.MessageId!));
         if (succeeded.length) {
           await sqs.send(
@@ -119,7 +136,7 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
           const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
           // Exhausted: leave it invisible; it comes back in a later cycle (SQS would move it to the DLQ).
           if (receives >= MAX_RECEIVES) {
-            failedMessages += 1;
+            exhausted += 1;
             continue;
           }
           awaitingRetry.add(message.MessageId!);
@@ -137,22 +154,43 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
     }
   };
   await Promise.all(Array.from({ length: POLLERS }, poll));
-  progress?.done();
+  return exhausted;
+}
 
-  const kmsAfter = kmsBefore === 'n/a' ? 'n/a' : await kmsRequestCount();
-  const summary: RefreshCycleSummary = {
-    dispatched,
-    refreshed: totals.refreshed,
-    revoked: totals.revoked,
-    failed: totals.failed,
-    skipped: totals.skipped,
-    failedMessages,
-    droppedMessages: totals.dropped,
-    elapsedMs: Date.now() - started,
-    kmsRequests: kmsBefore === 'n/a' || kmsAfter === 'n/a' ? 'n/a' : kmsAfter - kmsBefore,
-  };
-  if (!options.quiet) output.write(`${summaryTable(summary, dispatched.users + totals.dispatched)}\n`);
-  return summary;
+// A user may come back in a redelivered message: the outcome that counts is the best one.
+const STATUS_RANK: Record<UserStatus, number> = { skipped: 0, deferred: 1, failed: 2, revoked: 3, refreshed: 3 };
+
+/** Each user's outcome over the whole cycle, so a redelivery does not count a user twice. */
+class CycleTally {
+  private readonly users = new Map<string, UserStatus>();
+  dropped = 0;
+
+  constructor(private dispatched: number) {}
+
+  /** The dispatcher's users plus those that scan messages put on the queue. */
+  get usersDispatched(): number {
+    return this.dispatched;
+  }
+
+  get usersDone(): number {
+    return this.users.size;
+  }
+
+  add(result: BatchResult): void {
+    this.dispatched += result.summary.dispatched;
+    this.dropped += result.summary.dropped;
+    for (const { userId, status } of result.users) {
+      const previous = this.users.get(userId);
+      if (previous === undefined || STATUS_RANK[status] > STATUS_RANK[previous]) this.users.set(userId, status);
+    }
+  }
+
+  /** Users never started before a deadline count as failed: they were not refreshed. */
+  counts(): { refreshed: number; revoked: number; failed: number; skipped: number } {
+    const counts = { refreshed: 0, revoked: 0, failed: 0, skipped: 0 };
+    for (const status of this.users.values()) counts[status === 'deferred' ? 'failed' : status] += 1;
+    return counts;
+  }
 }
 
 /** SQS messages as Lambda's SQS event source hands them to a function. */
@@ -199,13 +237,14 @@ class ProgressBar {
     this.enabled = Boolean(output.isTTY);
   }
 
-  render(totals: WorkerSummary, users: number): void {
+  render(tally: CycleTally): void {
     if (!this.enabled) return;
-    const done = totals.refreshed + totals.revoked + totals.failed + totals.skipped;
+    const { usersDone: done, usersDispatched: users } = tally;
+    const { refreshed, revoked, failed, skipped } = tally.counts();
     const filled = users ? Math.min(this.width, Math.round((done / users) * this.width)) : this.width;
     const bar = `${'█'.repeat(filled)}${'░'.repeat(this.width - filled)}`;
     this.output.write(
-      `\r${bar} ${done}/${users} users  refreshed ${totals.refreshed}  revoked ${totals.revoked}  failed ${totals.failed}  skipped ${totals.skipped} `,
+      `\r${bar} ${done}/${users} users  refreshed ${refreshed}  revoked ${revoked}  failed ${failed}  skipped ${skipped} `,
     );
   }
 

@@ -45,9 +45,13 @@ export interface WorkerSummary {
   dropped: number;
 }
 
+export type UserStatus = UserOutcome['status'] | 'deferred';
+
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
   summary: WorkerSummary;
+  /** Each user of the batch's `refresh` messages, with what happened to them. */
+  users: { userId: string; status: UserStatus }[];
 }
 
 export interface RefreshWorkerDependencies {
@@ -62,6 +66,14 @@ export interface RefreshWorkerDependencies {
 }
 
 type NotStarted = { status: 'deferred' };
+
+interface BatchState {
+  summary: WorkerSummary;
+  users: BatchResult['users'];
+  limit: ConcurrencyLimit;
+  owner: string;
+  deadline: number | undefined;
+}
 
 export class RefreshWorker {
   private readonly now: () => number;
@@ -82,11 +94,14 @@ export class RefreshWorker {
       revocations: 0,
       dropped: 0,
     };
-    const limit = concurrencyLimit(this.deps.userConcurrency);
-    const owner = randomUUID();
-    const succeeded = await Promise.all(
-      records.map((record) => this.processRecord(record, { summary, limit, owner, deadline })),
-    );
+    const batch: BatchState = {
+      summary,
+      users: [],
+      limit: concurrencyLimit(this.deps.userConcurrency),
+      owner: randomUUID(),
+      deadline,
+    };
+    const succeeded = await Promise.all(records.map((record) => this.processRecord(record, batch)));
     const batchItemFailures = records
       .filter((_, i) => !succeeded[i])
       .map((record) => ({ itemIdentifier: record.messageId }));
@@ -96,13 +111,10 @@ export class RefreshWorker {
       failedMessages: batchItemFailures.length,
       ...summary,
     });
-    return { batchItemFailures, summary };
+    return { batchItemFailures, summary, users: batch.users };
   }
 
-  private async processRecord(
-    record: QueueRecord,
-    batch: { summary: WorkerSummary; limit: ConcurrencyLimit; owner: string; deadline: number | undefined },
-  ): Promise<boolean> {
+  private async processRecord(record: QueueRecord, batch: BatchState): Promise<boolean> {
     let message: RefreshQueueMessage;
     try {
       message = parseQueueMessage(record.body);
@@ -146,10 +158,7 @@ export class RefreshWorker {
     }
   }
 
-  private async refreshUsers(
-    message: RefreshUsersMessage,
-    batch: { summary: WorkerSummary; limit: ConcurrencyLimit; owner: string; deadline: number | undefined },
-  ): Promise<boolean> {
+  private async refreshUsers(message: RefreshUsersMessage, batch: BatchState): Promise<boolean> {
     const run = {
       cycle: message.cycle,
       owner: batch.owner,
@@ -165,7 +174,10 @@ export class RefreshWorker {
         ),
       ),
     );
-    for (const outcome of outcomes) batch.summary[outcome.status] += 1;
+    outcomes.forEach((outcome, i) => {
+      batch.summary[outcome.status] += 1;
+      batch.users.push({ userId: userIds[i]!, status: outcome.status });
+    });
     return outcomes.every(
       (outcome) => outcome.status !== 'deferred' && !(outcome.status === 'failed' && outcome.retryable),
     );
