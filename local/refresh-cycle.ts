@@ -2,7 +2,9 @@
  * `npm run refresh`: one whole refresh cycle against the configured endpoints, the way AWS
  * runs it — the dispatch handler fills the queue, then the queue is drained the way Lambda's
  * SQS event source does it (ReceiveMessage, the worker, delete what succeeded, let failures
- * come back) — with a progress bar on stderr and a closing table.
+ * come back) — with a progress bar on stderr and a closing table. The worker is the very
+ * object the worker handler wraps: its result also says what happened to each user, which
+ * the handler's `batchItemFailures` does not.
  *
  * Environment: exactly what the two functions read. With none of it set, it assumes the
  * stack `npm start` runs on its default ports. `runRefreshCycle` is also what the dev server
@@ -163,33 +165,38 @@ const STATUS_RANK: Record<UserStatus, number> = { skipped: 0, deferred: 1, faile
 /** Each user's outcome over the whole cycle, so a redelivery does not count a user twice. */
 class CycleTally {
   private readonly users = new Map<string, UserStatus>();
+  private readonly byStatus: Record<UserStatus, number> = {
+    refreshed: 0,
+    revoked: 0,
+    failed: 0,
+    skipped: 0,
+    deferred: 0,
+  };
   dropped = 0;
 
-  constructor(private dispatched: number) {}
-
-  /** The dispatcher's users plus those that scan messages put on the queue. */
-  get usersDispatched(): number {
-    return this.dispatched;
-  }
+  /** @param usersDispatched the dispatcher's users; scan messages add theirs. */
+  constructor(public usersDispatched: number) {}
 
   get usersDone(): number {
     return this.users.size;
   }
 
   add(result: BatchResult): void {
-    this.dispatched += result.summary.dispatched;
+    this.usersDispatched += result.summary.dispatched;
     this.dropped += result.summary.dropped;
     for (const { userId, status } of result.users) {
       const previous = this.users.get(userId);
-      if (previous === undefined || STATUS_RANK[status] > STATUS_RANK[previous]) this.users.set(userId, status);
+      if (previous !== undefined && STATUS_RANK[status] <= STATUS_RANK[previous]) continue;
+      if (previous !== undefined) this.byStatus[previous] -= 1;
+      this.byStatus[status] += 1;
+      this.users.set(userId, status);
     }
   }
 
   /** Users never started before a deadline count as failed: they were not refreshed. */
   counts(): { refreshed: number; revoked: number; failed: number; skipped: number } {
-    const counts = { refreshed: 0, revoked: 0, failed: 0, skipped: 0 };
-    for (const status of this.users.values()) counts[status === 'deferred' ? 'failed' : status] += 1;
-    return counts;
+    const { refreshed, revoked, failed, skipped, deferred } = this.byStatus;
+    return { refreshed, revoked, failed: failed + deferred, skipped };
   }
 }
 
@@ -275,6 +282,8 @@ function summaryTable(summary: RefreshCycleSummary, users: number): string {
   ].join('\n');
 }
 
+const DEV_SERVER_QUEUE = 'google-offline-access-refresh';
+
 /**
  * With no configuration at all, talk to what `npm start` runs on its default ports (the
  * same defaults as local/dev-server.ts), so `npm run refresh` works beside it as is.
@@ -297,9 +306,12 @@ async function useDevServerDefaults(env: NodeJS.ProcessEnv): Promise<boolean> {
   if (!env.REFRESH_QUEUE_URL) {
     const sqs = new SQSClient({});
     try {
-      env.REFRESH_QUEUE_URL = (
-        await sqs.send(new GetQueueUrlCommand({ QueueName: 'google-offline-access-refresh' }))
-      ).QueueUrl;
+      env.REFRESH_QUEUE_URL = (await sqs.send(new GetQueueUrlCommand({ QueueName: DEV_SERVER_QUEUE }))).QueueUrl;
+    } catch (error) {
+      throw new Error(
+        `No refresh queue "${DEV_SERVER_QUEUE}" at ${env.AWS_ENDPOINT_URL_SQS} (${error instanceof Error ? error.message : String(error)}). ` +
+          'Start the local stack with `npm start`, or set TABLE_NAME, KMS_KEY_ID, REFRESH_QUEUE_URL and the Google variables as the functions read them.',
+      );
     } finally {
       sqs.destroy();
     }

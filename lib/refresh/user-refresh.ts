@@ -6,13 +6,13 @@
  *   when the work ends, so the next cycle processes the user again.
  * - A user refreshed since the message's cycle is skipped: a redelivered message does not
  *   refresh its other users twice.
- * - `invalid_grant` marks the user revoked (only if the token is still the one that died)
- *   and is never retried.
+ * - `invalid_grant` (or a ciphertext nothing can decrypt) marks the user revoked, only if
+ *   the token is still the one that died, and is never retried.
  * - Transient failures (Google 429/5xx/timeouts, AWS throttling) are retried here, with
  *   full-jitter backoff, and nowhere else; once exhausted the outcome is `retryable`, so
  *   the worker hands the message back to SQS.
  */
-import { tokenHashes, type TokenCipher } from '../crypto/envelope';
+import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
 import { InvalidGrantError } from '../errors';
 import type { GoogleOAuth, GoogleTokens } from '../google/oauth';
 import type { DriveClientFactory } from '../jobs/drive';
@@ -42,8 +42,6 @@ export interface UserRefreshDependencies {
   leaseMs: number;
   retry: RetryPolicy;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
 }
 
 /** A claimed user's lease; `released` once the outcome was recorded with it. */
@@ -113,7 +111,9 @@ export class UserRefresher {
       if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
         await this.storeRotatedToken(record, tokens.refreshToken, run);
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, error, run);
+      if (error instanceof InvalidGrantError) return this.markRevoked(record, grantReason(error), run);
+      // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
+      if (error instanceof CiphertextError) return this.markRevoked(record, 'undecryptable_token', run);
       await this.recordFailure(lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
@@ -185,9 +185,8 @@ export class UserRefresher {
     return failure ? { results, failure } : { results };
   }
 
-  private async markRevoked(record: UserRecord, error: InvalidGrantError, run: RefreshRun): Promise<UserOutcome> {
+  private async markRevoked(record: UserRecord, reason: string, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
-    const reason = error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
     try {
       const marked = await this.retrying(run, () =>
         this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion),
@@ -231,13 +230,14 @@ export class UserRefresher {
       isRetryable: isTransient,
       now: this.now,
       ...(run.deadline !== undefined ? { deadline: run.deadline } : {}),
-      ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
-      ...(this.deps.random ? { random: this.deps.random } : {}),
       onRetry: (error, attempt, delayMs) =>
         logger.debug('retrying after a transient failure', { attempt, delayMs, error: describeError(error) }),
     });
   }
 }
+
+const grantReason = (error: InvalidGrantError): string =>
+  error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
 
 function refreshedSince(record: UserRecord, cycle: string): boolean {
   return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);

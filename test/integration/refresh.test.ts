@@ -16,7 +16,7 @@ import { riscTokenHash, TokenCipher } from '../../lib/crypto/envelope';
 import type { DispatchResult } from '../../lib/refresh/dispatch';
 import type { RefreshQueueMessage, RefreshUsersMessage, RevokeTokenMessage } from '../../lib/refresh/messages';
 import { TokenStore, type UserRecord } from '../../lib/store/token-store';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RequestLogEntry } from '../../local/google-emulator';
 import type { HttpApi } from '../../local/http-api';
 import { captureOutput, type LogCapture } from '../support/capture-logs';
@@ -31,6 +31,7 @@ let stack: TestStack;
 let api: HttpApi;
 let logs: LogCapture;
 let sqs: SQSClient;
+let dynamo: DynamoDBClient;
 let store: TokenStore;
 let dispatch: Handler<{ time?: string }, DispatchResult>;
 let worker: Handler<SQSEvent, SQSBatchResponse>;
@@ -52,12 +53,14 @@ beforeAll(async () => {
   toLambdaRecords = (await import('../../local/refresh-cycle')).toLambdaRecords;
   api = await stack.serve({ 'POST /authcode': exchange.handler });
   sqs = new SQSClient({});
-  store = new TokenStore(new DynamoDBClient({}), stack.aws.tableName);
+  dynamo = new DynamoDBClient({});
+  store = new TokenStore(dynamo, stack.aws.tableName);
 }, 30_000);
 
 afterAll(async () => {
   logs.restore();
   sqs?.destroy();
+  dynamo?.destroy();
   await stack?.close();
 });
 
@@ -254,6 +257,25 @@ describe('scheduled refresh', () => {
     );
     expect(dispatchedUsers).toContain('revoked-ok');
     expect(dispatchedUsers).not.toContain('revoked-0');
+  });
+
+  it('marks a user whose ciphertext belongs to someone else revoked instead of failing every cycle', async () => {
+    await signIn('swapped-a');
+    await signIn('swapped-b');
+    const other = await user('swapped-b');
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: stack.aws.tableName,
+        Key: { pk: { S: 'USER#swapped-a' } },
+        UpdateExpression: 'SET refreshToken = :copied',
+        ExpressionAttributeValues: { ':copied': { B: other.refreshToken! } },
+      }),
+    );
+    stack.google.clearRequests();
+
+    expect((await worker(refreshEvent(new Date().toISOString(), ['swapped-a']))).batchItemFailures).toEqual([]);
+    expect(await user('swapped-a')).toMatchObject({ status: 'revoked', revokedReason: 'undecryptable_token' });
+    expect(googleRequests().filter((entry) => entry.endpoint === 'token')).toEqual([]);
   });
 
   it('hands back only the message of the user Google keeps failing for, after a bounded number of tries', async () => {
