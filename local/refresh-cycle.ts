@@ -6,15 +6,13 @@
  * object the worker handler wraps: its result also says what happened to each user, which
  * the handler's `batchItemFailures` does not.
  *
- * Environment: exactly what the two functions read. With none of it set, it assumes the
- * stack `npm start` runs on its default ports. `runRefreshCycle` is also what the dev server
+ * Environment: exactly what the two functions read. With none of it set, it uses the stack
+ * `npm start` runs (see local/stack-env.ts). `runRefreshCycle` is also what the dev server
  * calls every REFRESH_INTERVAL.
  */
-import { join, resolve } from 'node:path';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
-  GetQueueUrlCommand,
   ReceiveMessageCommand,
   SQSClient,
   type Message,
@@ -22,7 +20,7 @@ import {
 import type { SQSRecord } from 'aws-lambda';
 import type { DispatchResult } from '../lib/refresh/dispatch';
 import type { BatchResult, RefreshWorker, UserStatus } from '../lib/refresh/worker';
-import { localAwsDefaults } from './aws/local-env';
+import { loadStackEnv, STACK_ENV_FILE } from './stack-env';
 
 export interface RefreshCycleOptions {
   /** No progress bar and no table (the dev server's periodic runs). */
@@ -282,48 +280,16 @@ function summaryTable(summary: RefreshCycleSummary, users: number): string {
   ].join('\n');
 }
 
-const DEV_SERVER_QUEUE = 'google-offline-access-refresh';
-
-/**
- * With no configuration at all, talk to what `npm start` runs on its default ports (the
- * same defaults as local/dev-server.ts), so `npm run refresh` works beside it as is.
- */
-async function useDevServerDefaults(env: NodeJS.ProcessEnv): Promise<boolean> {
-  if (env.TABLE_NAME || env.AWS_ENDPOINT_URL_DYNAMODB) return false;
-  const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
-  Object.assign(env, {
-    ...localAwsDefaults(env),
-    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port('DYNAMODB_PORT', 4567)}`,
-    AWS_ENDPOINT_URL_KMS: env.AWS_ENDPOINT_URL_KMS ?? `http://127.0.0.1:${port('KMS_PORT', 4599)}`,
-    AWS_ENDPOINT_URL_SQS: env.AWS_ENDPOINT_URL_SQS ?? `http://127.0.0.1:${port('SQS_PORT', 9324)}`,
-    TABLE_NAME: 'google-offline-access-local',
-    KMS_KEY_ID: env.KMS_KEY_ID ?? 'alias/google-offline-access-local',
-  });
-  if (!env.GOOGLE_CLIENT_SECRET_FILE && !env.GOOGLE_CLIENT_SECRET_ARN) {
-    env.GOOGLE_EMULATOR_HOST ??= `127.0.0.1:${port('GOOGLE_EMULATOR_PORT', 8085)}`;
-    env.GOOGLE_CLIENT_SECRET_FILE = join(resolve(__dirname, '..'), '.local', 'client_secret.json');
-  }
-  if (!env.REFRESH_QUEUE_URL) {
-    const sqs = new SQSClient({});
-    try {
-      env.REFRESH_QUEUE_URL = (await sqs.send(new GetQueueUrlCommand({ QueueName: DEV_SERVER_QUEUE }))).QueueUrl;
-    } catch (error) {
-      throw new Error(
-        `No refresh queue "${DEV_SERVER_QUEUE}" at ${env.AWS_ENDPOINT_URL_SQS} (${error instanceof Error ? error.message : String(error)}). ` +
-          'Start the local stack with `npm start`, or set TABLE_NAME, KMS_KEY_ID, REFRESH_QUEUE_URL and the Google variables as the functions read them.',
-      );
-    } finally {
-      sqs.destroy();
-    }
-  }
-  return true;
-}
-
 async function main(): Promise<void> {
-  if (await useDevServerDefaults(process.env)) {
-    process.stderr.write(
-      `No TABLE_NAME set: using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`,
-    );
+  // With no TABLE_NAME set, talk to the stack `npm start` runs (it writes its environment down).
+  if (!process.env.TABLE_NAME) {
+    if (!loadStackEnv()) {
+      throw new Error(
+        `No TABLE_NAME set and no running local stack (${STACK_ENV_FILE}). Start one with \`npm start\`, ` +
+          'or set TABLE_NAME, KMS_KEY_ID, REFRESH_QUEUE_URL and the Google variables as the functions read them.',
+      );
+    }
+    process.stderr.write(`Using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`);
   }
   const summary = await runRefreshCycle();
   process.exitCode = summary.failedMessages ? 1 : 0;

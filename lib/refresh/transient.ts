@@ -48,3 +48,13 @@ export function isTransient(error: unknown): boolean {
   if ((aws.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   return typeof aws.code === 'string' && NETWORK_CODES.has(aws.code);
 }
+
+/**
+ * Whether the worker itself should try again. AWS SDK errors are left out: the SDK already
+ * retried them with its own jittered backoff, and a second layer would multiply the attempts.
+ * Google calls have no retry below the worker (google-auth-library's and Drive's are off).
+ */
+export function isRetryableInWorker(error: unknown): boolean {
+  const fromAwsSdk = error instanceof Error && '$metadata' in error;
+  return isTransient(error) && !fromAwsSdk;
+}

@@ -8,9 +8,9 @@
  *   refresh its other users twice.
  * - `invalid_grant` (or a ciphertext nothing can decrypt) marks the user revoked, only if
  *   the token is still the one that died, and is never retried.
- * - Transient failures (Google 429/5xx/timeouts, AWS throttling) are retried here, with
- *   full-jitter backoff, and nowhere else; once exhausted the outcome is `retryable`, so
- *   the worker hands the message back to SQS.
+ * - Transient Google failures (429/5xx/timeouts) are retried here, with full-jitter backoff,
+ *   and nowhere else; AWS throttling is retried by the SDK alone. Once exhausted the outcome
+ *   is `retryable`, so the worker hands the message back to SQS.
  */
 import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
 import { InvalidGrantError } from '../errors';
@@ -22,7 +22,7 @@ import { describeError, logger } from '../log';
 import { redactText } from '../redact';
 import type { JobResult, RefreshOutcome, TokenStore, UserRecord } from '../store/token-store';
 import { withRetries, type RetryPolicy } from './backoff';
-import { isTransient } from './transient';
+import { isRetryableInWorker, isTransient } from './transient';
 
 export type UserOutcome =
   | { status: 'refreshed' }
@@ -227,7 +227,7 @@ export class UserRefresher {
   private retrying<T>(run: RefreshRun, operation: () => Promise<T>): Promise<T> {
     return withRetries(operation, {
       policy: this.deps.retry,
-      isRetryable: isTransient,
+      isRetryable: isRetryableInWorker,
       now: this.now,
       ...(run.deadline !== undefined ? { deadline: run.deadline } : {}),
       onRetry: (error, attempt, delayMs) =>
