@@ -289,7 +289,9 @@ async function main(): Promise<void> {
           'or set TABLE_NAME, KMS_KEY_ID, REFRESH_QUEUE_URL and the Google variables as the functions read them.',
       );
     }
-    process.stderr.write(`Using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`);
+    process.stderr.write(
+      `Using the npm start stack (table ${process.env.TABLE_NAME}, queue ${process.env.REFRESH_QUEUE_URL})\n`,
+    );
   }
   const summary = await runRefreshCycle();
   process.exitCode = summary.failedMessages ? 1 : 0;
