@@ -92,13 +92,3 @@ export function googleConfig(env: Env = process.env): GoogleConfig {
     ...(emulatorHost ? { emulatorHost } : {}),
   };
 }
-
-/** Storage settings every function shares. */
-export interface StoreConfig {
-  tableName: string;
-  kmsKeyId: string;
-}
-
-export function storeConfig(env: Env = process.env): StoreConfig {
-  return { tableName: requireEnv('TABLE_NAME', env), kmsKeyId: requireEnv('KMS_KEY_ID', env) };
-}

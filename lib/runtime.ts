@@ -4,7 +4,7 @@
  * same objects against the emulators by setting the environment first.
  */
 import { dynamoClient, kmsClient, secretsClient } from './aws/clients';
-import { googleConfig, storeConfig, type GoogleConfig } from './config';
+import { googleConfig, requireEnv, type GoogleConfig } from './config';
 import { TokenCipher } from './crypto/envelope';
 import { loadClientCredentials, type OAuthClientCredentials } from './google/client-secret';
 import { googleEndpoints, type GoogleEndpoints } from './google/endpoints';
@@ -14,8 +14,9 @@ import { GoogleOAuth } from './google/oauth';
 import { once, onceAsync } from './memo';
 import { TokenStore } from './store/token-store';
 
-export const tokenStore = once(() => new TokenStore(dynamoClient(), storeConfig().tableName));
-export const tokenCipher = once(() => new TokenCipher(kmsClient(), storeConfig().kmsKeyId));
+/** Needs only TABLE_NAME: functions that never decrypt (risc) are not handed a KMS key. */
+export const tokenStore = once(() => new TokenStore(dynamoClient(), requireEnv('TABLE_NAME')));
+export const tokenCipher = once(() => new TokenCipher(kmsClient(), requireEnv('KMS_KEY_ID')));
 
 export interface GoogleServices {
   config: GoogleConfig;

@@ -2,7 +2,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { invocationDeadline, type InvocationContext } from '../../lib/refresh/deadline';
 import type { DispatchResult } from '../../lib/refresh/dispatch';
-import { refreshDispatcher } from '../../lib/refresh/runtime';
+import { refreshDispatcher } from '../../lib/refresh/dispatch-runtime';
 
 // Read and validate configuration at cold start: a bad variable fails loudly, by name.
 const dispatcher = refreshDispatcher();

@@ -1,15 +1,11 @@
 /** POST /risc: Google Cross-Account Protection pushes security event tokens here. */
-import { dynamoClient } from '../../lib/aws/clients';
-import { requireEnv } from '../../lib/config';
 import { httpHandler } from '../../lib/http';
 import { onceAsync } from '../../lib/memo';
 import { acceptedResponse, createRiscReceiver, readSecurityEventToken, riscIssuer } from '../../lib/risc';
-import { googleServices, validateGoogleConfig } from '../../lib/runtime';
-import { TokenStore } from '../../lib/store/token-store';
+import { googleServices, tokenStore, validateGoogleConfig } from '../../lib/runtime';
 
-// Validated at cold start. The store is built here, not through runtime.tokenStore(): this
-// function never decrypts, so it must not require (or be granted) KMS_KEY_ID.
-const store = new TokenStore(dynamoClient(), requireEnv('TABLE_NAME'));
+// Validated at cold start. This function never decrypts: it needs no KMS_KEY_ID.
+const store = tokenStore();
 const issuer = riscIssuer();
 validateGoogleConfig();
 

@@ -1,33 +1,24 @@
 /**
- * Composition of the refresh pipeline, built once per execution environment from the
- * environment (see `config.ts`). The two handlers and `npm run refresh` all build it here,
- * so they run the same code with the same settings.
+ * Composition of the refresh worker, built once per execution environment from the
+ * environment (see `config.ts`). The worker handler and `npm run refresh` both build it here,
+ * so they run the same code with the same settings. The dispatcher's lighter composition is
+ * in `dispatch-runtime.ts`, so its bundle carries no Google or Drive client.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { dynamoClient, sqsClient } from '../aws/clients';
-import { requireEnv } from '../config';
+import { sqsClient } from '../aws/clients';
 import { retryRevocation, SqsRevocationQueue } from '../disconnect';
 import { driveClientFactory } from '../jobs/drive';
 import { selectJobs } from '../jobs/registry';
 import { once, onceAsync } from '../memo';
 import { googleServices, tokenCipher, tokenStore, validateGoogleConfig } from '../runtime';
-import { TokenStore } from '../store/token-store';
 import { dispatchConfig, workerConfig } from './config';
-import { RefreshDispatcher } from './dispatch';
-import { SqsRefreshQueue } from './queue';
+import { refreshDispatcher } from './dispatch-runtime';
 import { TokenBucket } from './rate-limiter';
 import { UserRefresher } from './user-refresh';
 import { RefreshWorker } from './worker';
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;
-
-/** The dispatcher needs only the table and the queue (no KMS, no Google). */
-export const refreshDispatcher = once(() => {
-  const config = dispatchConfig();
-  const store = new TokenStore(dynamoClient(), requireEnv('TABLE_NAME'));
-  return new RefreshDispatcher({ store, queue: new SqsRefreshQueue(sqsClient(), config.queueUrl), config });
-});
 
 const workerSetup = once(() => {
   const config = workerConfig();

@@ -1,8 +1,8 @@
-import { googleConfig, intEnv, storeConfig } from '../../lib/config';
+import { googleConfig, intEnv, requireEnv } from '../../lib/config';
 
 describe('configuration', () => {
   it('names the missing variable', () => {
-    expect(() => storeConfig({ KMS_KEY_ID: 'k' })).toThrow('TABLE_NAME is required');
+    expect(() => requireEnv('TABLE_NAME', { KMS_KEY_ID: 'k' })).toThrow('TABLE_NAME is required');
     expect(() => googleConfig({})).toThrow(/GOOGLE_CLIENT_SECRET_ARN or GOOGLE_CLIENT_SECRET_FILE/);
   });
 
