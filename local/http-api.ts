@@ -5,9 +5,9 @@
  * bodies, 10 MB request limit, 413/404/500 answers of its own).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { listenOnLoopback, type LocalService } from './aws/local-service';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: never) => Promise<APIGatewayProxyResultV2>;
 
@@ -18,37 +18,16 @@ const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const TEXT_TYPES =
   /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)|[^;]*\+(json|xml|jwt)|application\/jwt)/i;
 
-export interface HttpApi {
-  url: string;
+export interface HttpApi extends LocalService {
   port: number;
-  close(): Promise<void>;
 }
 
 export async function startHttpApi(routes: Routes, options: { port?: number } = {}): Promise<HttpApi> {
   const server = createServer((request, response) => {
     void handle(routes, request, response);
   });
-  await listen(server, options.port ?? 3000);
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const service = await listenOnLoopback(server, options.port ?? 3000);
+  return { ...service, port: Number(new URL(service.url).port) };
 }
 
 async function handle(routes: Routes, request: IncomingMessage, response: ServerResponse): Promise<void> {
