@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { readLimitedBody } from './aws/json-protocol';
 import { listenOnLoopback, type LocalService } from './aws/local-service';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: never) => Promise<APIGatewayProxyResultV2>;
@@ -34,8 +35,8 @@ async function handle(routes: Routes, request: IncomingMessage, response: Server
   const url = new URL(request.url ?? '/', 'http://localhost');
   const routeKey = `${request.method ?? 'GET'} ${url.pathname}`;
   const route = routes[routeKey];
-  const body = await readBody(request);
-  if (body === 'too-large') return send(response, 413, { message: 'Request Entity Too Large' });
+  const body = await readLimitedBody(request, MAX_REQUEST_BYTES);
+  if (!body) return send(response, 413, { message: 'Request Entity Too Large' });
   if (!route) return send(response, 404, { message: 'Not Found' });
   let result: APIGatewayProxyResultV2;
   try {
@@ -45,19 +46,6 @@ async function handle(routes: Routes, request: IncomingMessage, response: Server
     return send(response, 500, { message: 'Internal Server Error' });
   }
   writeResult(response, result);
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > MAX_REQUEST_BYTES ? 'too-large' : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 export function toEvent(request: IncomingMessage, url: URL, routeKey: string, body: Buffer): APIGatewayProxyEventV2 {

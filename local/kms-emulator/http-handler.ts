@@ -12,6 +12,7 @@ import { KmsError } from './errors';
 import type { Input } from './input';
 import type { Operation } from './operations';
 import type { RequestCounts } from './request-counts';
+import { parseJsonObject, readLimitedBody } from '../aws/json-protocol';
 
 const TARGET_PREFIX = 'TrentService.';
 const COUNTS_PATH = '/emulator/counts';
@@ -37,7 +38,7 @@ async function serve(
     return;
   }
   if (request.method !== 'POST') return sendJson(response, 404, { message: 'Not found' });
-  const body = await readBody(request);
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
   if (body === undefined) return sendJson(response, 413, { message: 'Request body too large' });
   try {
     sendJson(response, 200, dispatch(operations, counts, request.headers['x-amz-target'], body), JSON_1_1);
@@ -64,28 +65,9 @@ function dispatch(
 }
 
 function parseInput(body: Buffer): Input {
-  let input: unknown;
-  try {
-    input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KmsError('SerializationException', 'Start of structure or map found where not expected.');
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new KmsError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return input as Input;
-}
-
-/** The whole body, or undefined once it passes MAX_BODY_BYTES. */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const input = parseJsonObject(body);
+  if (!input) throw new KmsError('SerializationException', 'Start of structure or map found where not expected.');
+  return input;
 }
 
 function sendJson(response: ServerResponse, status: number, body: object, contentType = 'application/json'): void {

@@ -15,6 +15,7 @@ import { listenOnLoopback } from '../aws/local-service';
 import { SqsError } from './errors';
 import { sqsOperations, type Input, type Operation, type OperationState } from './operations';
 import { MAX_MESSAGE_BYTES, QueueRegistry } from './queues';
+import { parseJsonObject, readLimitedBody } from '../aws/json-protocol';
 
 export interface SqsEmulatorOptions {
   /** Default 0: any free port. */
@@ -71,7 +72,7 @@ async function serve(
   response: ServerResponse,
 ): Promise<void> {
   if (request.method !== 'POST') return send(response, 404, { message: 'Not found' });
-  const body = await readBody(request);
+  const body = await readLimitedBody(request, MAX_REQUEST_BYTES);
   try {
     const operation = operationFor(operations, request.headers['x-amz-target']);
     send(response, 200, await operation(parseInput(body)));
@@ -105,28 +106,9 @@ function operationFor(operations: Record<string, Operation>, target: string | st
 
 function parseInput(body: Buffer | undefined): Input {
   if (body === undefined) throw new SqsError('InvalidParameterValue', 'Request body too large.');
-  let input: unknown;
-  try {
-    input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new SqsError('SerializationException', 'The request body is not valid JSON.');
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new SqsError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return input as Input;
-}
-
-/** The whole body, or undefined once it passes MAX_REQUEST_BYTES. */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const input = parseJsonObject(body);
+  if (!input) throw new SqsError('SerializationException', 'The request body must be a JSON object.');
+  return input;
 }
 
 function send(response: ServerResponse, status: number, body: object, queryError?: string): void {

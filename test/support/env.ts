@@ -4,4 +4,5 @@ process.env.AWS_REGION ??= 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// Quiet by default; suites that assert on log lines raise the level themselves.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
