@@ -6,7 +6,7 @@
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { sqsClient } from '../aws/clients';
-import { retryRevocation, SqsRevocationQueue } from '../disconnect';
+import { retryRevocation, SqsRevocationQueue, type RevocationQueue } from '../disconnect';
 import { driveClientFactory } from '../jobs/drive';
 import { selectJobs } from '../jobs/registry';
 import { once, onceAsync } from '../memo';
@@ -16,6 +16,8 @@ import { refreshDispatcher } from './dispatch-runtime';
 import { TokenBucket } from './rate-limiter';
 import { UserRefresher } from './user-refresh';
 import { RefreshWorker } from './worker';
+
+const revocationQueue = once(() => new SqsRevocationQueue(sqsClient(), dispatchConfig().queueUrl));
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -34,10 +36,14 @@ const workerSetup = once(() => {
   };
 });
 
-/** Validates every setting the worker reads, synchronously: a bad variable fails the cold start by name. */
+/**
+ * Validates every setting the worker reads, synchronously: a bad variable fails the cold start
+ * by name. REFRESH_QUEUE_URL is checked when set but not required here: the worker needs it only
+ * to continue a checkpointed scan or re-queue a revocation (a ConfigError naming it then).
+ */
 export function validateRefreshWorkerConfig(): void {
   workerSetup();
-  refreshDispatcher();
+  if (process.env.REFRESH_QUEUE_URL) refreshDispatcher();
   tokenStore();
   tokenCipher();
   validateGoogleConfig();
@@ -63,7 +69,9 @@ export const refreshWorker = onceAsync(async (): Promise<RefreshWorker> => {
     leaseMs: config.leaseMs,
     retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
   });
-  const revocations = new SqsRevocationQueue(sqsClient(), dispatchConfig().queueUrl);
+  const revocations: RevocationQueue = {
+    enqueue: (message, delaySeconds) => revocationQueue().enqueue(message, delaySeconds),
+  };
   const rateLimitedRevoke = {
     revoke: async (token: string) => {
       await beforeGoogleRequest();
@@ -72,7 +80,7 @@ export const refreshWorker = onceAsync(async (): Promise<RefreshWorker> => {
   };
   return new RefreshWorker({
     users,
-    dispatcher: refreshDispatcher(),
+    dispatcher: { continueSegment: (message, deadline) => refreshDispatcher().continueSegment(message, deadline) },
     retryRevocation: (message, receiveCount) =>
       retryRevocation(message, { cipher, oauth: rateLimitedRevoke, store, revocations, receiveCount }),
     metrics,
