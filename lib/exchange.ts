@@ -4,7 +4,8 @@
  * token envelope-encrypted, and tell the app whether offline access is in place.
  */
 import { createHash } from 'node:crypto';
-import { AppError, InvalidIdTokenError, InvalidRequestError, UpstreamUnavailableError, isAppError } from './errors';
+import { AppError, InvalidIdTokenError, InvalidRequestError, UpstreamUnavailableError } from './errors';
+import { toAppError } from './failures';
 import { tokenHashes, type TokenCipher } from './crypto/envelope';
 import type { IdTokenVerifier } from './google/id-token';
 import type { GoogleOAuth, GoogleTokens } from './google/oauth';
@@ -42,6 +43,12 @@ export interface ExchangeDependencies {
   redirectUri: string;
   now?: () => number;
 }
+
+const SPENT_CODE = {
+  code: 'invalid_grant',
+  message: 'This code was already redeemed by an earlier request that failed; sign in again for a new code',
+  status: 400,
+} as const;
 
 /** A replayable outcome of one code: the 200 body, or the error the first attempt ended with. */
 type Outcome = { ok: ExchangeResponse } | { error: { code: AppError['code']; message: string; status: number } };
@@ -100,15 +107,14 @@ export class AuthCodeExchange {
         await this.deps.store.abandonExchange(codeHash);
         throw error.cause;
       }
-      if (!isAppError(error) || error.status >= 500) {
-        // The code is spent but we could not finish: replay the failure rather than re-send the code.
-        const failure = isAppError(error) ? error : new AppError('internal_error', 'Internal error', { cause: error });
-        await this.remember(codeHash, {
-          error: { code: failure.code, message: failure.message, status: failure.status },
-        });
+      const failure = toAppError(error);
+      if (failure.status >= 500) {
+        // The code is spent but we could not finish. Never re-send it to Google: a retry is told,
+        // as Google itself would, that this code is used up and a new sign-in is needed.
+        await this.remember(codeHash, { error: SPENT_CODE });
         throw failure;
       }
-      outcome = { error: { code: error.code, message: error.message, status: error.status } };
+      outcome = { error: { code: failure.code, message: failure.message, status: failure.status } };
     }
     await this.remember(codeHash, outcome);
     return outcome;

@@ -3,7 +3,8 @@
  * the one mapping from errors to responses live here so handlers stay thin.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError, InvalidRequestError, isAppError } from './errors';
+import { AppError, InvalidRequestError } from './errors';
+import { toAppError } from './failures';
 import { describeError, logger } from './log';
 
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -69,7 +70,7 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
 
 /** The one place an error becomes an HTTP response: contract codes only, never a stack or secret. */
 export function errorResponse(error: unknown): HttpResult {
-  const appError = isAppError(error) ? error : new AppError('internal_error', 'Internal error');
+  const appError = toAppError(error);
   if (appError.status >= 500) logger.error('request failed', { error: describeError(error) });
   else logger.warn('request rejected', { error: describeError(error) });
   const headers: Record<string, string> =

@@ -15,12 +15,16 @@ export const logger = new Logger({
 
 /** A log-safe description of any thrown value: name, message, status and Google error, never bodies. */
 export function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: redactText(String(error)) };
-  const described: Record<string, unknown> = { name: error.name, message: redactText(error.message) };
+  // Duck-typed: errors from Node's own sockets may come from another realm (jest's VM).
+  if (typeof error !== 'object' || error === null || typeof (error as Error).message !== 'string') {
+    return { message: redactText(String(error)) };
+  }
+  const { name, message, cause } = error as Error;
+  const described: Record<string, unknown> = { name, message: redactText(message) };
   const extra = error as Error & { code?: unknown; status?: unknown; googleError?: unknown };
   if (typeof extra.code === 'string' || typeof extra.code === 'number') described.errorCode = extra.code;
   if (typeof extra.status === 'number') described.status = extra.status;
   if (typeof extra.googleError === 'string') described.googleError = extra.googleError;
-  if (error.cause !== undefined) described.cause = describeError(error.cause);
+  if (cause !== undefined) described.cause = describeError(cause);
   return described;
 }

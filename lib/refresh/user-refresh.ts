@@ -22,7 +22,7 @@ import { describeError, logger } from '../log';
 import { redactText } from '../redact';
 import type { JobResult, RefreshOutcome, TokenStore, UserRecord } from '../store/token-store';
 import { withRetries, type RetryPolicy } from './backoff';
-import { isRetryableInWorker, isTransient } from './transient';
+import { isTransient } from '../failures';
 
 export type UserOutcome =
   | { status: 'refreshed' }
@@ -253,4 +253,14 @@ function failed(userId: string, error: unknown, step: string): UserOutcome {
 function errorSummary(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return redactText(text).slice(0, 300);
+}
+
+/**
+ * Whether the worker itself should try again. AWS SDK errors are left out: the SDK already
+ * retried them with its own jittered backoff, and a second layer would multiply the attempts.
+ * Google calls have no retry below the worker (google-auth-library's and Drive's are off).
+ */
+function isRetryableInWorker(error: unknown): boolean {
+  const fromAwsSdk = typeof error === 'object' && error !== null && '$metadata' in error;
+  return isTransient(error) && !fromAwsSdk;
 }

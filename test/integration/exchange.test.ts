@@ -338,6 +338,68 @@ describe('POST /authcode', () => {
   });
 });
 
+describe('AWS throttling', () => {
+  /** An AWS JSON endpoint that throttles every request, as DynamoDB or KMS do under pressure. */
+  const throttlingEndpoint = async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      request.resume().on('end', () => {
+        response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        response.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      close: () => new Promise((resolve) => server.close(resolve)),
+    };
+  };
+
+  const withEndpoint = async (variable: string, run: (exchange: (code: string) => Promise<any>) => Promise<void>) => {
+    const previous = process.env[variable];
+    const throttling = await throttlingEndpoint();
+    process.env[variable] = throttling.url;
+    try {
+      await jest.isolateModulesAsync(async () => {
+        const { handler } = await import('../../functions/exchange');
+        await run(async (code) => {
+          const result = (await handler({
+            headers: { 'x-requested-with': 'app', 'content-type': 'application/x-www-form-urlencoded' },
+            body: form(code),
+            isBase64Encoded: false,
+          } as never)) as { statusCode: number; headers: Record<string, string>; body: string };
+          return { ...result, body: JSON.parse(result.body) };
+        });
+      });
+    } finally {
+      process.env[variable] = previous;
+      await throttling.close();
+    }
+  };
+
+  it('answers 503 with Retry-After when DynamoDB throttles, before calling Google', async () => {
+    await withEndpoint('AWS_ENDPOINT_URL_DYNAMODB', async (exchange) => {
+      const before = tokenRequests();
+      const result = await exchange(codeFor('3001'));
+      expect(result).toMatchObject({ statusCode: 503, body: { error: 'upstream_unavailable' } });
+      expect(Number(result.headers['retry-after'])).toBeGreaterThan(0);
+      expect(tokenRequests()).toBe(before);
+    });
+  });
+
+  it('answers 503 when KMS throttles after Google redeemed the code, and never re-sends that code', async () => {
+    await withEndpoint('AWS_ENDPOINT_URL_KMS', async (exchange) => {
+      const code = codeFor('3002');
+      const before = tokenRequests();
+      expect(await exchange(code)).toMatchObject({ statusCode: 503, body: { error: 'upstream_unavailable' } });
+      // The code is spent: a retry is told so, as Google would, without asking Google again.
+      expect(await exchange(code)).toMatchObject({ statusCode: 400, body: { error: 'invalid_grant' } });
+      expect(tokenRequests()).toBe(before + 1);
+    });
+    expect(await userItem('3002')).toBeUndefined();
+  });
+});
+
 describe('Google signing keys', () => {
   const freshHandler = async () => {
     let handler: any;

@@ -1,6 +1,6 @@
 import { fullJitterDelay, withRetries, type RetryPolicy } from '../../lib/refresh/backoff';
 import { UpstreamError, UpstreamUnavailableError } from '../../lib/errors';
-import { isTransient } from '../../lib/refresh/transient';
+import { isTransient } from '../../lib/failures';
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
 

@@ -1,10 +1,10 @@
 /**
- * Which failures are worth another try within one delivery: Google unavailable or
+ * Which failures are worth another try later: Google unavailable or
  * throttling (already mapped to `UpstreamUnavailableError`), AWS throttling and server
  * faults, and network trouble. Everything else (a dead grant, a bad ciphertext, a 4xx)
  * would fail the same way again.
  */
-import { UpstreamUnavailableError } from '../errors';
+import { AppError, UpstreamUnavailableError, isAppError } from './errors';
 
 const AWS_TRANSIENT_ERRORS = new Set([
   'ThrottlingException',
@@ -37,7 +37,8 @@ const NETWORK_CODES = new Set([
 
 export function isTransient(error: unknown): boolean {
   if (error instanceof UpstreamUnavailableError) return true;
-  if (!(error instanceof Error)) return false;
+  // Duck-typed: errors raised by Node's own sockets may come from another realm (jest's VM).
+  if (typeof error !== 'object' || error === null) return false;
   const aws = error as Error & {
     $fault?: string;
     $retryable?: unknown;
@@ -49,12 +50,9 @@ export function isTransient(error: unknown): boolean {
   return typeof aws.code === 'string' && NETWORK_CODES.has(aws.code);
 }
 
-/**
- * Whether the worker itself should try again. AWS SDK errors are left out: the SDK already
- * retried them with its own jittered backoff, and a second layer would multiply the attempts.
- * Google calls have no retry below the worker (google-auth-library's and Drive's are off).
- */
-export function isRetryableInWorker(error: unknown): boolean {
-  const fromAwsSdk = error instanceof Error && '$metadata' in error;
-  return isTransient(error) && !fromAwsSdk;
+/** Any thrown value as one of ours: AWS or network trouble is 503 (retry later), the unknown is 500. */
+export function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  if (isTransient(error)) return new UpstreamUnavailableError('A service we depend on is unavailable; retry shortly');
+  return new AppError('internal_error', 'Internal error');
 }
