@@ -83,10 +83,14 @@ export function httpHandler(
   handle: (request: HttpRequest, event: APIGatewayProxyEventV2) => Promise<HttpResult>,
 ): (event: APIGatewayProxyEventV2) => Promise<HttpResult> {
   return async (event) => {
+    // Every log line of this request carries API Gateway's request ID, to join with the access log.
+    logger.appendKeys({ requestId: event.requestContext?.requestId });
     try {
       return await handle(parseHttpEvent(event), event);
     } catch (error) {
       return errorResponse(error);
+    } finally {
+      logger.removeKeys(['requestId']);
     }
   };
 }
