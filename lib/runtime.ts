@@ -35,9 +35,6 @@ const googleSetup = once(() => {
   return { config, endpoints, certs };
 });
 
-/** Config is validated synchronously (a bad variable fails the cold start); the secret loads on first use. */
-export const validateGoogleConfig = (): void => void googleSetup();
-
 export const googleServices = onceAsync(async (): Promise<GoogleServices> => {
   const { config, endpoints, certs } = googleSetup();
   const creds = await loadClientCredentials(config.clientSecret, secretsClient);
@@ -50,3 +47,13 @@ export const googleServices = onceAsync(async (): Promise<GoogleServices> => {
     trustedClientIds: [creds.clientId, ...config.allowedAzp],
   };
 });
+
+/**
+ * Validates the Google configuration synchronously (a bad variable fails the cold start by
+ * name) and starts loading the client secret during init, so the first request need not wait.
+ * A failed load is not kept: the first request tries again and reports the error.
+ */
+export function prepareGoogleServices(): void {
+  googleSetup();
+  googleServices().catch(() => undefined);
+}

@@ -4,13 +4,13 @@ import { requireEnv } from '../../lib/config';
 import { Disconnect, SqsRevocationQueue, bearerIdToken } from '../../lib/disconnect';
 import { httpHandler, jsonResponse, requireRequestedWithHeader } from '../../lib/http';
 import { onceAsync } from '../../lib/memo';
-import { googleServices, tokenCipher, tokenStore, validateGoogleConfig } from '../../lib/runtime';
+import { googleServices, tokenCipher, tokenStore, prepareGoogleServices } from '../../lib/runtime';
 
 // Read and validate configuration at cold start: a bad variable fails loudly, by name.
 const store = tokenStore();
 const cipher = tokenCipher();
 const revocations = new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL'));
-validateGoogleConfig();
+prepareGoogleServices();
 
 const disconnect = onceAsync(async () => {
   const google = await googleServices();

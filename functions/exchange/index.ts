@@ -2,12 +2,12 @@
 import { AuthCodeExchange, validateAuthCode } from '../../lib/exchange';
 import { httpHandler, jsonResponse, readBodyField, requireRequestedWithHeader } from '../../lib/http';
 import { onceAsync } from '../../lib/memo';
-import { googleServices, tokenCipher, tokenStore, validateGoogleConfig } from '../../lib/runtime';
+import { googleServices, tokenCipher, tokenStore, prepareGoogleServices } from '../../lib/runtime';
 
 // Read and validate configuration at cold start: a bad variable fails loudly, by name.
 const store = tokenStore();
 const cipher = tokenCipher();
-validateGoogleConfig();
+prepareGoogleServices();
 
 const exchange = onceAsync(async () => {
   const google = await googleServices();

@@ -2,12 +2,12 @@
 import { httpHandler } from '../../lib/http';
 import { onceAsync } from '../../lib/memo';
 import { acceptedResponse, createRiscReceiver, readSecurityEventToken, riscIssuer } from '../../lib/risc';
-import { googleServices, tokenStore, validateGoogleConfig } from '../../lib/runtime';
+import { googleServices, tokenStore, prepareGoogleServices } from '../../lib/runtime';
 
 // Validated at cold start. This function never decrypts: it needs no KMS_KEY_ID.
 const store = tokenStore();
 const issuer = riscIssuer();
-validateGoogleConfig();
+prepareGoogleServices();
 
 const receiver = onceAsync(async () => {
   const google = await googleServices();

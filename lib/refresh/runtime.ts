@@ -10,7 +10,7 @@ import { retryRevocation, SqsRevocationQueue, type RevocationQueue } from '../di
 import { driveClientFactory } from '../jobs/drive';
 import { selectJobs } from '../jobs/registry';
 import { once, onceAsync } from '../memo';
-import { googleServices, tokenCipher, tokenStore, validateGoogleConfig } from '../runtime';
+import { googleServices, tokenCipher, tokenStore, prepareGoogleServices } from '../runtime';
 import { dispatchConfig, workerConfig } from './config';
 import { refreshDispatcher } from './dispatch-runtime';
 import { TokenBucket } from './rate-limiter';
@@ -46,7 +46,7 @@ export function validateRefreshWorkerConfig(): void {
   if (process.env.REFRESH_QUEUE_URL) refreshDispatcher();
   tokenStore();
   tokenCipher();
-  validateGoogleConfig();
+  prepareGoogleServices();
 }
 
 /** The worker; async because the Google client secret may come from Secrets Manager. */
