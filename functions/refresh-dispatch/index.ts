@@ -7,16 +7,14 @@ import { refreshDispatcher } from '../../lib/refresh/dispatch-runtime';
 // Read and validate configuration at cold start: a bad variable fails loudly, by name.
 const dispatcher = refreshDispatcher();
 
+/**
+ * The cycle is named by the dispatcher's own clock, not the event's `time`: a replayed or
+ * hand-made event with an old time would otherwise mark every user "already refreshed".
+ */
 export const handler = async (
-  event: Partial<ScheduledEvent> | undefined,
+  _event: Partial<ScheduledEvent> | undefined,
   context?: InvocationContext,
 ): Promise<DispatchResult> => {
   const deadline = invocationDeadline(context);
-  return dispatcher.dispatchCycle({ ...cycleOf(event), ...(deadline !== undefined ? { deadline } : {}) });
+  return dispatcher.dispatchCycle(deadline !== undefined ? { deadline } : {});
 };
-
-/** The schedule's own time names the cycle, so a retried invocation is the same cycle. */
-function cycleOf(event: Partial<ScheduledEvent> | undefined): { cycle?: string } {
-  const time = typeof event?.time === 'string' ? Date.parse(event.time) : NaN;
-  return Number.isNaN(time) ? {} : { cycle: new Date(time).toISOString() };
-}

@@ -259,6 +259,19 @@ describe('scheduled refresh', () => {
     expect(dispatchedUsers).not.toContain('revoked-0');
   });
 
+  it('refreshes everyone again on every cycle, even for an event whose time is old (a replayed sample event)', async () => {
+    const users = subs('again', 3);
+    for (const sub of users) await signIn(sub);
+    await takeAll();
+    const sampleEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2015-10-08T16:53:06Z' };
+    for (let cycle = 1; cycle <= 2; cycle++) {
+      stack.google.clearRequests();
+      await dispatch(sampleEvent);
+      expect((await drainQueue()).failures).toEqual([]);
+      for (const sub of users) expect(refreshGrants(googleRequests(), sub)).toHaveLength(1);
+    }
+  });
+
   it('marks a user whose ciphertext belongs to someone else revoked instead of failing every cycle', async () => {
     await signIn('swapped-a');
     await signIn('swapped-b');
