@@ -64,7 +64,7 @@ export class GoogleOAuth {
       const { tokens } = await this.client.getToken({ code, redirect_uri: redirectUri });
       return toGoogleTokens(tokens);
     } catch (error) {
-      throw toAppError(error, 'code exchange');
+      throw fromGoogleError(error, 'code exchange');
     }
   }
 
@@ -74,16 +74,23 @@ export class GoogleOAuth {
       const { tokens } = await this.client.refreshGrant(refreshToken);
       return toGoogleTokens(tokens);
     } catch (error) {
-      throw toAppError(error, 'token refresh');
+      throw fromGoogleError(error, 'token refresh');
     }
   }
 
   /** Revokes a token (access or refresh; either ends the grant). An already-dead token counts as revoked. */
   async revoke(token: string): Promise<void> {
     try {
-      await this.client.revokeToken(token);
+      // In the form body, not the query string where google-auth-library's revokeToken puts it:
+      // URLs end up in logs along the way.
+      await this.client.transporter.request({
+        url: this.endpoints.revokeUrl,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        data: new URLSearchParams({ token }).toString(),
+      });
     } catch (error) {
-      const mapped = toAppError(error, 'token revocation');
+      const mapped = fromGoogleError(error, 'token revocation');
       if (
         mapped instanceof InvalidGrantError ||
         (mapped as AppError & { googleError?: string }).googleError === 'invalid_token'
@@ -128,7 +135,7 @@ const UNAVAILABLE_CODES = new Set([
  * request body (code, refresh token, client secret) in its config: only status and Google's
  * error code survive.
  */
-export function toAppError(error: unknown, operation: string): AppError {
+export function fromGoogleError(error: unknown, operation: string): AppError {
   if (error instanceof AppError) return error;
   // gaxios errors carry `response`; duck-typed so we do not depend on gaxios directly.
   const response = (error as { response?: { status?: unknown; data?: unknown } } | undefined)?.response;

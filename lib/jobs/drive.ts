@@ -7,7 +7,7 @@
 import { drive, type drive_v3 } from '@googleapis/drive';
 import { OAuth2Client } from 'google-auth-library';
 import { UpstreamUnavailableError } from '../errors';
-import { toAppError } from '../google/oauth';
+import { fromGoogleError } from '../google/oauth';
 
 export type DriveClientFactory = (accessToken: string) => drive_v3.Drive;
 
@@ -62,5 +62,5 @@ export function toDriveError(error: unknown, operation: string): unknown {
       cause: new Error(`HTTP 403 ${reason}`),
     });
   }
-  return toAppError(error, operation);
+  return fromGoogleError(error, operation);
 }
