@@ -21,32 +21,34 @@ export function optionalEnv(name: string, env: Env = process.env): string | unde
   return value ? value : undefined;
 }
 
-export function intEnv(
-  name: string,
-  fallback: number,
-  bounds: { min: number; max: number },
-  env: Env = process.env,
-): number {
-  const raw = optionalEnv(name, env);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new ConfigError(`${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
-  }
-  return value;
+interface Bounds {
+  min: number;
+  max: number;
 }
 
-export function numberEnv(
+/** A number within bounds, or `fallback` when unset. @throws ConfigError naming the variable. */
+export function numberEnv(name: string, fallback: number, bounds: Bounds, env: Env = process.env): number {
+  return boundedNumber(name, fallback, bounds, env, 'a number', Number.isFinite);
+}
+
+/** An integer within bounds, or `fallback` when unset. @throws ConfigError naming the variable. */
+export function intEnv(name: string, fallback: number, bounds: Bounds, env: Env = process.env): number {
+  return boundedNumber(name, fallback, bounds, env, 'an integer', Number.isInteger);
+}
+
+function boundedNumber(
   name: string,
   fallback: number,
-  bounds: { min: number; max: number },
-  env: Env = process.env,
+  bounds: Bounds,
+  env: Env,
+  kind: string,
+  isValid: (value: number) => boolean,
 ): number {
   const raw = optionalEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < bounds.min || value > bounds.max) {
-    throw new ConfigError(`${name} must be a number from ${bounds.min} to ${bounds.max}, got "${raw}"`);
+  if (!isValid(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigError(`${name} must be ${kind} from ${bounds.min} to ${bounds.max}, got "${raw}"`);
   }
   return value;
 }
