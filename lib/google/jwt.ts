@@ -40,8 +40,8 @@ export type KeyFormat = 'pem-certificates' | 'jwks';
 export interface RemoteKeySetOptions {
   /** Seconds to cache keys when the response has no max-age (default 3600). */
   defaultMaxAgeSeconds?: number;
-  /** Minimum seconds between refetches triggered by unknown kids (default 30). */
-  minRefetchIntervalSeconds?: number;
+  /** Refetches that unknown kids may trigger per minute (default 5). */
+  maxKidRefetchesPerMinute?: number;
   timeoutMs?: number;
   now?: () => number;
 }
@@ -50,7 +50,8 @@ export interface RemoteKeySetOptions {
 export class RemoteKeySet {
   private keys = new Map<string, KeyObject>();
   private expiresAt = 0;
-  private lastKidRefetchAt = -Infinity;
+  /** When recent unknown-kid refetches happened (at most `maxKidRefetchesPerMinute` kept). */
+  private kidRefetches: number[] = [];
   private inflight: Promise<void> | undefined;
   private readonly options: Required<Omit<RemoteKeySetOptions, 'now'>> & { now: () => number };
 
@@ -61,7 +62,7 @@ export class RemoteKeySet {
   ) {
     this.options = {
       defaultMaxAgeSeconds: options.defaultMaxAgeSeconds ?? 3600,
-      minRefetchIntervalSeconds: options.minRefetchIntervalSeconds ?? 30,
+      maxKidRefetchesPerMinute: options.maxKidRefetchesPerMinute ?? 5,
       timeoutMs: options.timeoutMs ?? 5000,
       now: options.now ?? Date.now,
     };
@@ -76,9 +77,11 @@ export class RemoteKeySet {
     if (now >= this.expiresAt) await this.refresh();
     const known = this.keys.get(kid);
     if (known) return known;
-    // Keys rotate: an unknown kid earns one refetch, rate-limited so junk kids cannot make us hammer Google.
-    if (now - this.lastKidRefetchAt < this.options.minRefetchIntervalSeconds * 1000) return undefined;
-    this.lastKidRefetchAt = now;
+    // Keys rotate: an unknown kid earns one refetch. A few per minute at most, so a flood of junk
+    // kids cannot make us hammer Google, while one bad token cannot block a real rotation either.
+    this.kidRefetches = this.kidRefetches.filter((at) => now - at < 60_000);
+    if (this.kidRefetches.length >= this.options.maxKidRefetchesPerMinute) return undefined;
+    this.kidRefetches.push(now);
     await this.refresh();
     return this.keys.get(kid);
   }

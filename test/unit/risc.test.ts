@@ -113,7 +113,7 @@ describe('SecurityEventTokenVerifier', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const configuration = new RiscConfigurationSource(`${base}/.well-known/risc-configuration`);
-    const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks', { minRefetchIntervalSeconds: 0 });
+    const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks', { maxKidRefetchesPerMinute: 100 });
     verifier = new SecurityEventTokenVerifier(keys, { audiences: [CLIENT, APP], issuer: ISSUER });
   });
 
