@@ -41,6 +41,8 @@ async function main(): Promise<void> {
   const closers: (() => Promise<void>)[] = [];
   const lines: string[] = [];
   Object.assign(env, { ...localAwsDefaults(env), ...pick(env, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) });
+  // No CloudWatch here: the metrics' embedded-format lines would only clutter the terminal.
+  env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   const useOrStart = async (
     variable: string,
