@@ -83,17 +83,21 @@ async function user(sub: string): Promise<UserRecord> {
   return (await store.getUser(sub))!;
 }
 
+/** Up to ten messages off the queue, with their receive counts. */
+const receiveBatch = () =>
+  sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: stack.queueUrl,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+
 /** Everything on the queue, taken off it. */
 async function takeAll(): Promise<Message[]> {
   const taken: Message[] = [];
   for (;;) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: stack.queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
+    const out = await receiveBatch();
     if (!out.Messages?.length) return taken;
     taken.push(...out.Messages);
     await sqs.send(
@@ -124,13 +128,7 @@ async function drainQueue(context?: {
   const failures: string[] = [];
   let batches = 0;
   for (;;) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: stack.queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
+    const out = await receiveBatch();
     if (!out.Messages?.length) return { failures, batches };
     batches += 1;
     const { batchItemFailures } = await worker(eventOf(out.Messages), context);
