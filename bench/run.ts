@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { OAuth2Client } from 'google-auth-library';
-import { TokenCipher } from '../lib/crypto/envelope';
+import { kmsCipher } from '../lib/aws/kms-data-keys';
+import type { TokenCipher } from '../lib/crypto/envelope';
 import { IdTokenVerifier } from '../lib/google/id-token';
 import { RemoteKeySet } from '../lib/google/jwt';
 import { DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from '../local/google-emulator';
@@ -90,8 +91,8 @@ async function envelope(): Promise<void> {
       return { encryptMs, decryptMs, encryptRequests, decryptRequests };
     };
     // Baseline: no reuse — one data key per token, and every unwrap goes to KMS.
-    const uncached = await measure(() => new TokenCipher(client, keyId, { dataKeyMaxUses: 1, dataKeyMaxAgeMs: 0 }));
-    const cached = await measure(() => new TokenCipher(client, keyId));
+    const uncached = await measure(() => kmsCipher(client, keyId, { dataKeyMaxUses: 1, dataKeyMaxAgeMs: 0 }));
+    const cached = await measure(() => kmsCipher(client, keyId));
     rows.push([
       `encrypt ${n} refresh tokens`,
       `${fmt(uncached.encryptMs)}, ${uncached.encryptRequests} KMS req`,

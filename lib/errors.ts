@@ -32,12 +32,18 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before retrying (503 only). */
   retryAfterSeconds?: number;
+  /** Google's `error` code when Google's answer caused this (log-safe, never a body). */
+  googleError?: string;
+  /** Google's HTTP status when Google's answer caused this. */
+  googleStatus?: number;
 }
 
 export class AppError extends Error {
   override readonly name: string = 'AppError';
   readonly status: number;
   readonly retryAfterSeconds?: number;
+  readonly googleError?: string;
+  readonly googleStatus?: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -47,6 +53,8 @@ export class AppError extends Error {
     super(message, { cause: options.cause });
     this.status = STATUS[code];
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    if (options.googleError !== undefined) this.googleError = options.googleError;
+    if (options.googleStatus !== undefined) this.googleStatus = options.googleStatus;
   }
 
   toJSON(): { error: ErrorCode; message: string } {
@@ -62,6 +70,36 @@ export class InvalidRequestError extends AppError {
   }
 }
 
+/** The seed's CSRF defence: the `X-Requested-With` header is missing. */
+export class CsrfHeaderMissingError extends AppError {
+  override readonly name = 'CsrfHeaderMissingError';
+  constructor(message = 'The X-Requested-With header is required') {
+    super('csrf_header_missing', message);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(maxBytes: number) {
+    super('payload_too_large', `Request body is over ${maxBytes} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  override readonly name = 'UnsupportedMediaTypeError';
+  constructor(message: string) {
+    super('unsupported_media_type', message);
+  }
+}
+
+/** Anything we did not plan for: 500, with no detail for the caller. */
+export class InternalError extends AppError {
+  override readonly name = 'InternalError';
+  constructor(options: AppErrorOptions = {}) {
+    super('internal_error', 'Internal error', options);
+  }
+}
+
 /** Google rejected a grant (auth code or refresh token): expired, redeemed, revoked or for another client. */
 export class InvalidGrantError extends AppError {
   override readonly name = 'InvalidGrantError';
@@ -69,7 +107,7 @@ export class InvalidGrantError extends AppError {
     message = 'Google rejected the authorization grant.',
     readonly reason?: string,
   ) {
-    super('invalid_grant', message);
+    super('invalid_grant', message, { googleError: 'invalid_grant' });
   }
 }
 

@@ -8,10 +8,11 @@ import { AppError, InvalidIdTokenError, InvalidRequestError, UpstreamUnavailable
 import { toAppError } from './failures';
 import { tokenHashes, type TokenCipher } from './crypto/envelope';
 import type { IdTokenVerifier } from './google/id-token';
-import type { GoogleOAuth, GoogleTokens } from './google/oauth';
+import type { GoogleGateway, GoogleTokens } from './google/gateway';
 import { logger } from './log';
 import { rememberSecret } from './redact';
-import type { TokenStore, UserRecord } from './store/token-store';
+import type { ExchangeLedger } from './store/exchange-ledger';
+import type { UserRecord, UserStore } from './store/users';
 
 export const MAX_AUTH_CODE_LENGTH = 512;
 /** Client retries of one code within this window replay the first answer. */
@@ -35,9 +36,10 @@ export interface ExchangeResponse {
 }
 
 export interface ExchangeDependencies {
-  store: TokenStore;
+  users: Pick<UserStore, 'saveSignIn'>;
+  exchanges: ExchangeLedger;
   cipher: TokenCipher;
-  oauth: GoogleOAuth;
+  oauth: Pick<GoogleGateway, 'redeemCode'>;
   idTokens: IdTokenVerifier;
   requiredScopes: readonly string[];
   redirectUri: string;
@@ -78,13 +80,14 @@ export class AuthCodeExchange {
     const codeHash = createHash('sha256').update(authCode).digest('base64url');
     const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode));
     if ('ok' in outcome) return outcome.ok;
+    // A replayed failure: the same code and message as the first attempt's answer.
     throw new AppError(outcome.error.code, outcome.error.message);
   }
 
   private async claimOrReplay(codeHash: string, run: () => Promise<ExchangeResponse>): Promise<Outcome> {
     const deadline = this.now() + DUPLICATE_WAIT_MS;
     for (;;) {
-      const claim = await this.deps.store.beginExchange(codeHash, this.now(), REPLAY_WINDOW_MS);
+      const claim = await this.deps.exchanges.begin(codeHash, this.now(), REPLAY_WINDOW_MS);
       if (claim.claimed) return this.runClaimed(codeHash, run);
       const existing = claim.existing;
       if (existing?.status === 'done' && existing.response) return existing.response as Outcome;
@@ -104,7 +107,7 @@ export class AuthCodeExchange {
     } catch (error) {
       // Google never redeemed the code (it was unreachable or busy): let the client retry it.
       if (error instanceof CodeNotRedeemed) {
-        await this.deps.store.abandonExchange(codeHash);
+        await this.deps.exchanges.abandon(codeHash);
         throw error.cause;
       }
       const failure = toAppError(error);
@@ -121,8 +124,8 @@ export class AuthCodeExchange {
   }
 
   private async remember(codeHash: string, outcome: Outcome): Promise<void> {
-    await this.deps.store
-      .completeExchange(codeHash, outcome as unknown as Record<string, unknown>, this.now() + REPLAY_WINDOW_MS)
+    await this.deps.exchanges
+      .complete(codeHash, outcome as unknown as Record<string, unknown>, this.now() + REPLAY_WINDOW_MS)
       .catch((error: unknown) => logger.warn('could not record exchange outcome', { error: String(error) }));
   }
 
@@ -142,7 +145,7 @@ export class AuthCodeExchange {
 
     const grantedScopes = tokens.scopes;
     const missingScopes = requiredScopes.filter((scope) => !grantedScopes.includes(scope));
-    const record = await this.deps.store.saveSignIn({
+    const record = await this.deps.users.saveSignIn({
       profile: {
         userId: claims.sub,
         emailVerified: claims.email_verified === true || (claims.email_verified as unknown) === 'true',

@@ -4,7 +4,7 @@
  * faults, and network trouble. Everything else (a dead grant, a bad ciphertext, a 4xx)
  * would fail the same way again.
  */
-import { AppError, UpstreamUnavailableError, isAppError } from './errors';
+import { InternalError, UpstreamUnavailableError, isAppError, type AppError } from './errors';
 
 const AWS_TRANSIENT_ERRORS = new Set([
   'ThrottlingException',
@@ -54,5 +54,5 @@ export function isTransient(error: unknown): boolean {
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
   if (isTransient(error)) return new UpstreamUnavailableError('A service we depend on is unavailable; retry shortly');
-  return new AppError('internal_error', 'Internal error');
+  return new InternalError();
 }

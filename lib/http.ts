@@ -3,8 +3,15 @@
  * the one mapping from errors to responses live here so handlers stay thin.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError, InvalidRequestError } from './errors';
+import {
+  CsrfHeaderMissingError,
+  InvalidIdTokenError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors';
 import { toAppError } from './failures';
+import { lambdaHandler, type LambdaHandler } from './lambda';
 import { describeError, logger } from './log';
 
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -32,14 +39,21 @@ export function parseHttpEvent(event: APIGatewayProxyEventV2): HttpRequest {
 /** The seed's CSRF defence: browsers cannot add custom headers cross-site without a preflight. */
 export function requireRequestedWithHeader(request: HttpRequest): void {
   if (!request.headers['x-requested-with']?.trim()) {
-    throw new AppError('csrf_header_missing', 'The X-Requested-With header is required');
+    throw new CsrfHeaderMissingError();
   }
+}
+
+/** The `Authorization: Bearer <ID token>` of a request. @throws InvalidIdTokenError (401) when absent. */
+export function bearerIdToken(request: HttpRequest): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (!match?.[1]) throw new InvalidIdTokenError('An Authorization: Bearer <Google ID token> header is required');
+  return match[1];
 }
 
 /** Reads one named field from a form or JSON body of at most 8 KiB. */
 export function readBodyField(request: HttpRequest, field: string): unknown {
   if (request.body.length > MAX_BODY_BYTES) {
-    throw new AppError('payload_too_large', `Request body is over ${MAX_BODY_BYTES} bytes`);
+    throw new PayloadTooLargeError(MAX_BODY_BYTES);
   }
   const text = request.body.toString('utf8');
   if (request.contentType === 'application/x-www-form-urlencoded') {
@@ -57,7 +71,7 @@ export function readBodyField(request: HttpRequest, field: string): unknown {
     }
     return (parsed as Record<string, unknown>)[field];
   }
-  throw new AppError('unsupported_media_type', 'Send application/x-www-form-urlencoded or application/json');
+  throw new UnsupportedMediaTypeError('Send application/x-www-form-urlencoded or application/json');
 }
 
 export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
@@ -81,16 +95,14 @@ export function errorResponse(error: unknown): HttpResult {
 /** Wraps a request handler: parse, run, map any failure through `errorResponse`. */
 export function httpHandler(
   handle: (request: HttpRequest, event: APIGatewayProxyEventV2) => Promise<HttpResult>,
-): (event: APIGatewayProxyEventV2) => Promise<HttpResult> {
-  return async (event) => {
+): LambdaHandler<APIGatewayProxyEventV2, HttpResult> {
+  return lambdaHandler(async (event) => {
     // Every log line of this request carries API Gateway's request ID, to join with the access log.
     logger.appendKeys({ requestId: event.requestContext?.requestId });
     try {
       return await handle(parseHttpEvent(event), event);
     } catch (error) {
       return errorResponse(error);
-    } finally {
-      logger.removeKeys(['requestId']);
     }
-  };
+  });
 }

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { DispatchResult } from '../lib/refresh/dispatch';
-import type { BatchResult, RefreshWorker, UserStatus } from '../lib/refresh/worker';
+import type { BatchResult, RefreshWorker, UserBatchStatus } from '../lib/refresh/worker';
 import { loadStackEnv, STACK_ENV_FILE } from './stack-env';
 
 export interface RefreshCycleOptions {
@@ -55,11 +55,11 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
   const output = options.output ?? process.stderr;
   // The functions read their configuration at load: import them only now.
   const { handler: dispatch } = await import('../functions/refresh-dispatch');
-  const { refreshWorker, validateRefreshWorkerConfig } = await import('../lib/refresh/runtime');
+  const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
   const { dispatchConfig } = await import('../lib/refresh/config');
   const { sqsClient } = await import('../lib/aws/clients');
-  validateRefreshWorkerConfig();
-  const worker = await refreshWorker();
+  refreshWorkerFunction.prepare();
+  const worker = await refreshWorkerFunction.service();
   const kmsBefore = await kmsRequestCount();
 
   const dispatched = await dispatch({ time: new Date().toISOString() });
@@ -158,12 +158,12 @@ async function drainQueue(
 }
 
 // A user may come back in a redelivered message: the outcome that counts is the best one.
-const STATUS_RANK: Record<UserStatus, number> = { skipped: 0, deferred: 1, failed: 2, revoked: 3, refreshed: 3 };
+const STATUS_RANK: Record<UserBatchStatus, number> = { skipped: 0, deferred: 1, failed: 2, revoked: 3, refreshed: 3 };
 
 /** Each user's outcome over the whole cycle, so a redelivery does not count a user twice. */
 class CycleTally {
-  private readonly users = new Map<string, UserStatus>();
-  private readonly byStatus: Record<UserStatus, number> = {
+  private readonly users = new Map<string, UserBatchStatus>();
+  private readonly byStatus: Record<UserBatchStatus, number> = {
     refreshed: 0,
     revoked: 0,
     failed: 0,

@@ -1,24 +1,11 @@
 /** POST /disconnect: the signed-in user takes offline access back. */
-import { sqsClient } from '../../lib/aws/clients';
-import { requireEnv } from '../../lib/config';
-import { Disconnect, SqsRevocationQueue, bearerIdToken } from '../../lib/disconnect';
-import { httpHandler, jsonResponse, requireRequestedWithHeader } from '../../lib/http';
-import { onceAsync } from '../../lib/memo';
-import { googleServices, tokenCipher, tokenStore, prepareGoogleServices } from '../../lib/runtime';
+import { bearerIdToken, httpHandler, jsonResponse, requireRequestedWithHeader } from '../../lib/http';
+import { disconnectFunction } from '../../lib/runtime/disconnect';
 
-// Read and validate configuration at cold start: a bad variable fails loudly, by name.
-const store = tokenStore();
-const cipher = tokenCipher();
-const revocations = new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL'));
-prepareGoogleServices();
-
-const disconnect = onceAsync(async () => {
-  const google = await googleServices();
-  return new Disconnect({ store, cipher, oauth: google.oauth, idTokens: google.idTokens, revocations });
-});
+disconnectFunction.prepare();
 
 export const handler = httpHandler(async (request) => {
   requireRequestedWithHeader(request);
   const idToken = bearerIdToken(request);
-  return jsonResponse(200, await (await disconnect()).disconnect(idToken));
+  return jsonResponse(200, await (await disconnectFunction.service()).disconnect(idToken));
 });

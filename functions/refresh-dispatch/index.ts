@@ -1,20 +1,17 @@
 /** EventBridge schedule → one refresh cycle: every active user onto the refresh queue. */
 import type { ScheduledEvent } from 'aws-lambda';
-import { invocationDeadline, type InvocationContext } from '../../lib/refresh/deadline';
-import type { DispatchResult } from '../../lib/refresh/dispatch';
-import { refreshDispatcher } from '../../lib/refresh/dispatch-runtime';
+import { lambdaHandler } from '../../lib/lambda';
+import { invocationDeadline } from '../../lib/refresh/deadline';
+import { refreshDispatchFunction } from '../../lib/runtime/refresh-dispatch';
 
-// Read and validate configuration at cold start: a bad variable fails loudly, by name.
-const dispatcher = refreshDispatcher();
+refreshDispatchFunction.prepare();
 
 /**
  * The cycle is named by the dispatcher's own clock, not the event's `time`: a replayed or
  * hand-made event with an old time would otherwise mark every user "already refreshed".
  */
-export const handler = async (
-  _event: Partial<ScheduledEvent> | undefined,
-  context?: InvocationContext,
-): Promise<DispatchResult> => {
+export const handler = lambdaHandler(async (_event: Partial<ScheduledEvent> | undefined, context) => {
   const deadline = invocationDeadline(context);
+  const dispatcher = await refreshDispatchFunction.service();
   return dispatcher.dispatchCycle(deadline !== undefined ? { deadline } : {});
-};
+});

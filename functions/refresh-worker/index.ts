@@ -1,13 +1,13 @@
 /** SQS → the refresh worker; messages that should come back are listed in `batchItemFailures`. */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { invocationDeadline, type InvocationContext } from '../../lib/refresh/deadline';
-import { refreshWorker, validateRefreshWorkerConfig } from '../../lib/refresh/runtime';
+import { lambdaHandler } from '../../lib/lambda';
+import { invocationDeadline } from '../../lib/refresh/deadline';
+import { refreshWorkerFunction } from '../../lib/runtime/refresh-worker';
 
-// Read and validate configuration at cold start: a bad variable fails loudly, by name.
-validateRefreshWorkerConfig();
+refreshWorkerFunction.prepare();
 
-export const handler = async (event: SQSEvent, context?: InvocationContext): Promise<SQSBatchResponse> => {
+export const handler = lambdaHandler(async (event: SQSEvent, context): Promise<SQSBatchResponse> => {
   const deadline = invocationDeadline(context);
-  const { batchItemFailures } = await (await refreshWorker()).processBatch(event.Records, deadline);
+  const { batchItemFailures } = await (await refreshWorkerFunction.service()).processBatch(event.Records, deadline);
   return { batchItemFailures };
-};
+});

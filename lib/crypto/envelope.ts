@@ -11,9 +11,22 @@
  * thousand users costs a handful of KMS requests, not a thousand.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 
+/** The purpose (KMS encryption context and AAD) of stored refresh tokens. */
 export const TOKEN_PURPOSE = 'google-refresh-token';
+
+/** The cipher port: what the domain encrypts and decrypts tokens with. */
+export interface TokenCipher {
+  encrypt(plaintext: string, userId: string): Promise<Buffer>;
+  /** @throws CiphertextError when the blob is malformed, tampered with or bound to another user. */
+  decrypt(blob: Uint8Array, userId: string): Promise<string>;
+}
+
+/** The key service port (KMS): 256-bit data keys wrapped under the encryption context `{ purpose }`. */
+export interface DataKeyService {
+  generateDataKey(purpose: string): Promise<{ plaintext: Buffer; wrapped: Buffer }>;
+  unwrapDataKey(wrapped: Buffer, purpose: string): Promise<Buffer>;
+}
 const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -39,7 +52,7 @@ interface CachedDataKey {
   uses: number;
 }
 
-export class TokenCipher {
+export class EnvelopeCipher implements TokenCipher {
   private encryptionKey: Promise<CachedDataKey> | undefined;
   private readonly unwrapped = new Map<string, { key: Promise<Buffer>; createdAt: number }>();
   private readonly maxAgeMs: number;
@@ -48,9 +61,9 @@ export class TokenCipher {
   private readonly now: () => number;
 
   constructor(
-    private readonly kms: KMSClient,
-    private readonly keyId: string,
+    private readonly dataKeys: DataKeyService,
     options: TokenCipherOptions = {},
+    private readonly purpose: string = TOKEN_PURPOSE,
   ) {
     this.maxAgeMs = options.dataKeyMaxAgeMs ?? 5 * 60_000;
     this.maxUses = options.dataKeyMaxUses ?? 10_000;
@@ -62,7 +75,7 @@ export class TokenCipher {
     const dataKey = await this.currentDataKey();
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
-    cipher.setAAD(aad(userId));
+    cipher.setAAD(aad(this.purpose, userId));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const header = Buffer.alloc(3);
     header.writeUInt8(VERSION, 0);
@@ -70,13 +83,12 @@ export class TokenCipher {
     return Buffer.concat([header, dataKey.wrapped, iv, cipher.getAuthTag(), body]);
   }
 
-  /** @throws CiphertextError when the blob is malformed, tampered with or bound to another user. */
   async decrypt(blob: Uint8Array, userId: string): Promise<string> {
     const { wrapped, iv, tag, body } = parseBlob(Buffer.from(blob));
     const key = await this.unwrap(wrapped);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(aad(userId));
+      decipher.setAAD(aad(this.purpose, userId));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
     } catch {
@@ -108,16 +120,7 @@ export class TokenCipher {
   }
 
   private async generateDataKey(): Promise<CachedDataKey> {
-    const out = await this.kms.send(
-      new GenerateDataKeyCommand({
-        KeyId: this.keyId,
-        KeySpec: 'AES_256',
-        EncryptionContext: { purpose: TOKEN_PURPOSE },
-      }),
-    );
-    if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
-    const wrapped = Buffer.from(out.CiphertextBlob);
-    const plaintext = Buffer.from(out.Plaintext);
+    const { plaintext, wrapped } = await this.dataKeys.generateDataKey(this.purpose);
     // The key we just created decrypts its own ciphertexts without another KMS call.
     this.remember(wrapped, Promise.resolve(plaintext));
     return { plaintext, wrapped, createdAt: this.now(), uses: 0 };
@@ -127,12 +130,7 @@ export class TokenCipher {
     const id = createHash('sha256').update(wrapped).digest('base64');
     const cached = this.unwrapped.get(id);
     if (cached && this.now() - cached.createdAt < this.maxAgeMs * 3) return cached.key;
-    const key = this.kms
-      .send(new DecryptCommand({ CiphertextBlob: wrapped, EncryptionContext: { purpose: TOKEN_PURPOSE } }))
-      .then((out) => {
-        if (!out.Plaintext) throw new Error('KMS Decrypt returned no plaintext');
-        return Buffer.from(out.Plaintext);
-      });
+    const key = this.dataKeys.unwrapDataKey(wrapped, this.purpose);
     this.remember(wrapped, key, id);
     key.catch(() => this.unwrapped.delete(id));
     return key;
@@ -147,8 +145,8 @@ export class TokenCipher {
   }
 }
 
-function aad(userId: string): Buffer {
-  return Buffer.from(`${TOKEN_PURPOSE}\u0000${userId}`, 'utf8');
+function aad(purpose: string, userId: string): Buffer {
+  return Buffer.from(`${purpose}\u0000${userId}`, 'utf8');
 }
 
 function parseBlob(blob: Buffer): { wrapped: Buffer; iv: Buffer; tag: Buffer; body: Buffer } {

@@ -9,15 +9,7 @@ import { AppError, InvalidGrantError, UpstreamError, UpstreamUnavailableError } 
 import { rememberSecret } from '../redact';
 import type { OAuthClientCredentials } from './client-secret';
 import type { GoogleEndpoints } from './endpoints';
-
-export interface GoogleTokens {
-  accessToken: string;
-  refreshToken?: string;
-  idToken?: string;
-  /** Scopes the user actually granted (granular consent may drop some). */
-  scopes: string[];
-  expiresAt?: number;
-}
+import type { GoogleGateway, GoogleTokens } from './gateway';
 
 export interface GoogleOAuthOptions {
   timeoutMs?: number;
@@ -30,7 +22,7 @@ class ServerOAuthClient extends OAuth2Client {
   }
 }
 
-export class GoogleOAuth {
+export class GoogleOAuth implements GoogleGateway {
   readonly client: ServerOAuthClient;
 
   constructor(
@@ -91,12 +83,7 @@ export class GoogleOAuth {
       });
     } catch (error) {
       const mapped = fromGoogleError(error, 'token revocation');
-      if (
-        mapped instanceof InvalidGrantError ||
-        (mapped as AppError & { googleError?: string }).googleError === 'invalid_token'
-      ) {
-        return;
-      }
+      if (mapped instanceof InvalidGrantError || mapped.googleError === 'invalid_token') return;
       throw mapped;
     }
   }
@@ -142,28 +129,29 @@ export function fromGoogleError(error: unknown, operation: string): AppError {
   const status = typeof response?.status === 'number' ? response.status : undefined;
   const data = response?.data as { error?: unknown; error_description?: unknown } | undefined;
   const googleError = typeof data?.error === 'string' ? data.error : undefined;
+  const context = {
+    ...(googleError ? { googleError } : {}),
+    ...(status !== undefined ? { googleStatus: status } : {}),
+  };
   const summary = new Error(
     `Google ${operation} failed${status ? ` with HTTP ${status}` : ''}${googleError ? ` (${googleError})` : ''}`,
   );
-  let mapped: AppError;
   if (googleError === 'invalid_grant') {
     const description = typeof data?.error_description === 'string' ? data.error_description : 'Bad Request';
-    mapped = new InvalidGrantError(`Google rejected the grant: ${description}`, description);
-  } else if (status === 429 || (status !== undefined && status >= 500)) {
-    mapped = new UpstreamUnavailableError(`Google is unavailable (${operation})`, { cause: summary });
-  } else if (status === undefined) {
+    return new InvalidGrantError(`Google rejected the grant: ${description}`, description);
+  }
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return new UpstreamUnavailableError(`Google is unavailable (${operation})`, { cause: summary, ...context });
+  }
+  if (status === undefined) {
     const code = (error as { code?: unknown } | undefined)?.code;
     const timedOut = typeof code === 'string' && UNAVAILABLE_CODES.has(code);
-    mapped = new UpstreamUnavailableError(`Google could not be reached (${operation}${timedOut ? `: ${code}` : ''})`, {
+    return new UpstreamUnavailableError(`Google could not be reached (${operation}${timedOut ? `: ${code}` : ''})`, {
       cause: summary,
     });
-  } else {
-    mapped = new UpstreamError(
-      `Google answered the ${operation} unexpectedly (HTTP ${status}${googleError ? ` ${googleError}` : ''})`,
-      {
-        cause: summary,
-      },
-    );
   }
-  return Object.assign(mapped, { googleError, googleStatus: status });
+  return new UpstreamError(
+    `Google answered the ${operation} unexpectedly (HTTP ${status}${googleError ? ` ${googleError}` : ''})`,
+    { cause: summary, ...context },
+  );
 }

@@ -8,9 +8,8 @@
  * Every run reads at least one page per segment before checking the clock, so even a tiny
  * budget makes progress.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { logger } from '../log';
-import type { TokenStore } from '../store/token-store';
+import type { ScanCursor, UserStore } from '../store/users';
 import type { DispatchConfig } from './config';
 import type { RefreshUsersMessage, ScanSegmentMessage } from './messages';
 import type { RefreshQueue } from './queue';
@@ -27,7 +26,7 @@ export interface DispatchResult {
 }
 
 export interface DispatcherDependencies {
-  store: Pick<TokenStore, 'scanActiveUsers'>;
+  store: Pick<UserStore, 'scanActiveUsers'>;
   queue: RefreshQueue;
   config: Pick<DispatchConfig, 'scanSegments' | 'usersPerMessage' | 'scanPageSize'>;
   now?: () => number;
@@ -43,7 +42,7 @@ export interface DispatchOptions {
 interface SegmentPosition {
   segment: number;
   totalSegments: number;
-  startKey?: Record<string, AttributeValue>;
+  cursor?: ScanCursor;
 }
 
 export class RefreshDispatcher {
@@ -72,7 +71,7 @@ export class RefreshDispatcher {
     const position: SegmentPosition = {
       segment: message.segment,
       totalSegments: message.totalSegments,
-      ...(message.startKey ? { startKey: message.startKey as Record<string, AttributeValue> } : {}),
+      ...(message.startKey ? { cursor: message.startKey } : {}),
     };
     return this.runSegment(message.cycle, position, deadline);
   }
@@ -83,32 +82,32 @@ export class RefreshDispatcher {
     deadline: number | undefined,
   ): Promise<DispatchResult> {
     const result: DispatchResult = { users: 0, messages: 0, segments: 1, checkpointed: 0 };
-    let startKey = position.startKey;
+    let cursor = position.cursor;
     do {
       const page = await this.deps.store.scanActiveUsers({
         segment: position.segment,
         totalSegments: position.totalSegments,
         limit: this.deps.config.scanPageSize,
-        ...(startKey ? { startKey } : {}),
+        ...(cursor ? { cursor } : {}),
       });
       const messages = this.refreshMessages(cycle, page.userIds);
       await this.deps.queue.send(messages);
       result.users += page.userIds.length;
       result.messages += messages.length;
-      startKey = page.nextKey;
-      if (startKey && deadline !== undefined && this.now() >= deadline) {
+      cursor = page.nextCursor;
+      if (cursor && deadline !== undefined && this.now() >= deadline) {
         const checkpoint: ScanSegmentMessage = {
           kind: 'scan',
           cycle,
           segment: position.segment,
           totalSegments: position.totalSegments,
-          startKey,
+          startKey: cursor,
         };
         await this.deps.queue.send([checkpoint]);
         logger.info('dispatch segment checkpointed', { cycle, segment: position.segment, users: result.users });
         return { ...result, checkpointed: 1 };
       }
-    } while (startKey);
+    } while (cursor);
     return result;
   }
 

@@ -5,6 +5,8 @@
  * - `revoke`: a Google revocation that failed at disconnect and must be retried. It carries
  *   the envelope ciphertext (never plaintext): the table copy is already destroyed.
  */
+import type { ScanCursor } from '../store/users';
+
 export interface RefreshUsersMessage {
   kind: 'refresh';
   /** ISO time the cycle was dispatched; a user refreshed since then is not refreshed again. */
@@ -17,8 +19,8 @@ export interface ScanSegmentMessage {
   cycle: string;
   segment: number;
   totalSegments: number;
-  /** DynamoDB ExclusiveStartKey to resume from, as marshalled attribute values. */
-  startKey?: Record<string, unknown>;
+  /** Where the segment's scan resumes (the store's opaque cursor). */
+  startKey?: ScanCursor;
 }
 
 export interface RevokeTokenMessage {

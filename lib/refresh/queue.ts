@@ -1,67 +1,22 @@
 /**
- * The refresh queue as the dispatcher sees it: messages in, SendMessageBatch underneath,
- * ten entries per call. SQS can accept part of a batch: the entries it failed on its side
- * are sent again a bounded number of times; an entry it rejects as our fault is a bug and
- * fails at once.
+ * The queue ports. One SQS queue carries both: the dispatcher's refresh work and the
+ * revocations a disconnect could not finish (see `messages.ts`); the adapters are in
+ * `lib/aws/sqs-queues.ts`.
  */
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { fullJitterDelay, sleep as realSleep } from './backoff';
-import type { RefreshQueueMessage } from './messages';
+import type { RefreshQueueMessage, RevokeTokenMessage } from './messages';
 
+/** Where the dispatcher puts a cycle's work. */
 export interface RefreshQueue {
-  /** @throws when some message could not be queued after the bounded resends. */
+  /** @throws QueueSendError when some message could not be queued after bounded resends. */
   send(messages: readonly RefreshQueueMessage[]): Promise<void>;
 }
 
-const MAX_BATCH_ENTRIES = 10;
-/** Batches of one `send` in flight at the same time. */
-const BATCH_CONCURRENCY = 4;
-const RESEND_POLICY = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2_000 };
+/** Where failed revocations wait for a retry. */
+export interface RevocationQueue {
+  /** @throws UpstreamUnavailableError when the queue does not take the message. */
+  enqueue(message: RevokeTokenMessage, delaySeconds?: number): Promise<void>;
+}
 
 export class QueueSendError extends Error {
   override readonly name = 'QueueSendError';
-}
-
-export class SqsRefreshQueue implements RefreshQueue {
-  constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-    private readonly sleep: (ms: number) => Promise<void> = realSleep,
-  ) {}
-
-  async send(messages: readonly RefreshQueueMessage[]): Promise<void> {
-    const batches: SendMessageBatchRequestEntry[][] = [];
-    for (let start = 0; start < messages.length; start += MAX_BATCH_ENTRIES) {
-      batches.push(
-        messages
-          .slice(start, start + MAX_BATCH_ENTRIES)
-          .map((message, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(message) })),
-      );
-    }
-    for (let start = 0; start < batches.length; start += BATCH_CONCURRENCY) {
-      await Promise.all(batches.slice(start, start + BATCH_CONCURRENCY).map((batch) => this.sendBatch(batch)));
-    }
-  }
-
-  private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
-    let pending = entries;
-    for (let attempt = 1; ; attempt++) {
-      const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
-      const failed = out.Failed ?? [];
-      if (failed.length === 0) return;
-      const rejected = failed.find((entry) => entry.SenderFault);
-      if (rejected)
-        throw new QueueSendError(
-          `SQS rejected a refresh message: ${rejected.Code ?? 'unknown'} ${rejected.Message ?? ''}`.trim(),
-        );
-      if (attempt >= RESEND_POLICY.maxAttempts) {
-        throw new QueueSendError(
-          `SQS failed ${failed.length} refresh message(s) ${attempt} times: ${failed[0]?.Code ?? 'unknown'}`,
-        );
-      }
-      const failedIds = new Set(failed.map((entry) => entry.Id));
-      pending = pending.filter((entry) => failedIds.has(entry.Id));
-      await this.sleep(fullJitterDelay(attempt, RESEND_POLICY));
-    }
-  }
 }

@@ -14,13 +14,13 @@
  */
 import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
 import { InvalidGrantError } from '../errors';
-import type { GoogleOAuth, GoogleTokens } from '../google/oauth';
+import type { GoogleGateway, GoogleTokens } from '../google/gateway';
 import type { DriveClientFactory } from '../jobs/drive';
 import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
 import { describeError, logger } from '../log';
 import { redactText } from '../redact';
-import type { JobResult, RefreshOutcome, TokenStore, UserRecord } from '../store/token-store';
+import type { JobResult, RefreshOutcome, UserRecord, UserStore } from '../store/users';
 import { withRetries, type RetryPolicy } from './backoff';
 import { isTransient } from '../failures';
 
@@ -31,9 +31,9 @@ export type UserOutcome =
   | { status: 'failed'; retryable: boolean; error: string };
 
 export interface UserRefreshDependencies {
-  store: Pick<TokenStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'markRevoked'>;
+  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'markRevoked'>;
   cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
-  oauth: Pick<GoogleOAuth, 'refreshAccessToken'>;
+  oauth: Pick<GoogleGateway, 'refreshAccessToken'>;
   jobs: readonly OfflineJob[];
   /** Drive clients for a user's access token, already rate-limited per request. */
   driveFor: DriveClientFactory;

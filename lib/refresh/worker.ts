@@ -45,13 +45,14 @@ export interface WorkerSummary {
   dropped: number;
 }
 
-export type UserStatus = UserOutcome['status'] | 'deferred';
+/** What became of one user of a batch. */
+export type UserBatchStatus = UserOutcome['status'] | 'deferred';
 
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
   summary: WorkerSummary;
   /** Each user of the batch's `refresh` messages, with what happened to them. */
-  users: { userId: string; status: UserStatus }[];
+  users: { userId: string; status: UserBatchStatus }[];
 }
 
 export interface RefreshWorkerDependencies {

@@ -4,9 +4,9 @@
  */
 import type { GoogleEndpoints } from '../google/endpoints';
 import { RemoteKeySet } from '../google/jwt';
-import type { TokenStore } from '../store/token-store';
+import type { SecurityEventLedger } from '../store/security-event-ledger';
 import { RiscConfigurationSource } from './configuration';
-import { RiscReceiver } from './receiver';
+import { RiscReceiver, type RiscReceiverDependencies } from './receiver';
 import { SecurityEventTokenVerifier } from './verifier';
 
 export * from './configuration';
@@ -15,7 +15,8 @@ export * from './receiver';
 export * from './verifier';
 
 export interface RiscReceiverSetup {
-  store: TokenStore;
+  store: RiscReceiverDependencies['store'];
+  securityEvents: SecurityEventLedger;
   /** Every client ID a SET may be addressed to (`GoogleServices.trustedClientIds`). */
   audiences: readonly string[];
   endpoints: Pick<GoogleEndpoints, 'riscConfigurationUrl'>;
@@ -27,5 +28,5 @@ export function createRiscReceiver(setup: RiscReceiverSetup): RiscReceiver {
   const configuration = new RiscConfigurationSource(setup.endpoints.riscConfigurationUrl);
   const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks');
   const verifier = new SecurityEventTokenVerifier(keys, { audiences: setup.audiences, issuer: setup.issuer });
-  return new RiscReceiver({ store: setup.store, verifier });
+  return new RiscReceiver({ store: setup.store, securityEvents: setup.securityEvents, verifier });
 }

@@ -6,10 +6,11 @@
  */
 import { GOOGLE_ISSUERS, RISC_ISSUER, optionalEnv } from '../config';
 import { prefixHash } from '../crypto/envelope';
-import { AppError, InvalidRequestError, UpstreamUnavailableError } from '../errors';
+import { InvalidRequestError, PayloadTooLargeError, UpstreamUnavailableError } from '../errors';
 import type { HttpRequest, HttpResult } from '../http';
 import { describeError, logger } from '../log';
-import type { TokenStore, UserRecord } from '../store/token-store';
+import type { SecurityEventLedger } from '../store/security-event-ledger';
+import type { UserRecord, UserStore } from '../store/users';
 import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
 import type { SecurityEventToken, SecurityEventTokenVerifier } from './verifier';
 
@@ -31,7 +32,7 @@ export function riscIssuer(env: Record<string, string | undefined> = process.env
  */
 export function readSecurityEventToken(request: HttpRequest): string {
   if (request.body.length > MAX_SET_BYTES) {
-    throw new AppError('payload_too_large', `Request body is over ${MAX_SET_BYTES} bytes`);
+    throw new PayloadTooLargeError(MAX_SET_BYTES);
   }
   const token = request.body.toString('utf8').trim();
   if (!token) throw new InvalidRequestError('Send the security event token as the request body');
@@ -60,7 +61,8 @@ export interface RiscReceipt {
 }
 
 export interface RiscReceiverDependencies {
-  store: TokenStore;
+  store: Pick<UserStore, 'getUser' | 'markRevoked' | 'findUsersByTokenHash' | 'findUsersByTokenPrefixHash'>;
+  securityEvents: SecurityEventLedger;
   verifier: SecurityEventTokenVerifier;
   /** Issuers accepted in `iss-sub` subjects besides the SET issuer (default: Google's). */
   subjectIssuers?: readonly string[];
@@ -85,7 +87,7 @@ export class RiscReceiver {
   async receive(token: string): Promise<RiscReceipt> {
     const set = await this.deps.verifier.verify(token);
     const nowMs = this.now();
-    const fresh = await this.deps.store.recordSecurityEvent(
+    const fresh = await this.deps.securityEvents.record(
       set.jti,
       nowMs,
       this.deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
@@ -99,7 +101,7 @@ export class RiscReceiver {
       for (const [type, event] of Object.entries(set.events)) outcomes.push(await this.act(set, type, event));
       return { jti: set.jti, replay: false, outcomes };
     } catch (error) {
-      await this.deps.store.forgetSecurityEvent(set.jti).catch((forgetError: unknown) =>
+      await this.deps.securityEvents.forget(set.jti).catch((forgetError: unknown) =>
         logger.error('risc: could not forget a failed event; its redelivery will be ignored', {
           jti: set.jti,
           error: describeError(forgetError),

@@ -6,7 +6,7 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
- * - `LEASE#...` / other short-lived items expire through `expiresAt` (epoch seconds).
+ * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

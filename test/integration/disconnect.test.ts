@@ -4,19 +4,23 @@
  * The queued revocation is then retried through `retryRevocation`, as the worker does.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { TokenCipher } from '../../lib/crypto/envelope';
 import type { RevokeTokenMessage } from '../../lib/refresh/messages';
-import { TokenStore } from '../../lib/store/token-store';
+import type { DynamoUserStore } from '../../lib/store/dynamodb/user-store';
 import type { HttpApi } from '../../local/http-api';
-import { captureOutput, type LogCapture } from '../support/capture-logs';
+import {
+  activeUserIds as activeUsersIn,
+  captureOutput,
+  signIn as signInAs,
+  storedRefreshToken,
+  userStoreOf,
+  type LogCapture,
+} from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 let api: HttpApi;
 let logs: LogCapture;
-let store: TokenStore;
+let store: DynamoUserStore;
 let sqs: SQSClient;
 /** Every token this suite saw: none may appear in a response, a queue message or a log line. */
 const secrets = new Set<string>();
@@ -29,7 +33,7 @@ beforeAll(async () => {
   const exchange = await import('../../functions/exchange');
   const disconnect = await import('../../functions/disconnect');
   api = await stack.serve({ 'POST /authcode': exchange.handler, 'POST /disconnect': disconnect.handler });
-  store = new TokenStore(new DynamoDBClient({}), stack.aws.tableName);
+  store = userStoreOf(stack);
   sqs = new SQSClient({});
 });
 
@@ -41,20 +45,10 @@ afterAll(async () => {
 
 afterEach(() => stack.google.clearFaults());
 
-const cipher = () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId);
-
 /** The user signs in with forced consent: a refresh token is stored. Returns its plaintext. */
 async function signIn(sub: string): Promise<string> {
-  const { code } = stack.google.authorize({ sub, forceConsent: true });
-  const response = await fetch(`${api.url}/authcode`, {
-    method: 'POST',
-    headers: { 'x-requested-with': 'com.example.app', 'content-type': 'application/json' },
-    body: JSON.stringify({ authCode: code }),
-  });
-  expect(response.status).toBe(200);
-  expect(await response.json()).toMatchObject({ userId: sub, offlineAccess: true });
-  const record = await store.getUser(sub);
-  const token = await cipher().decrypt(record!.refreshToken!, sub);
+  expect(await signInAs(stack, api, sub)).toMatchObject({ userId: sub, offlineAccess: true });
+  const token = await storedRefreshToken(stack, store, sub);
   secrets.add(token);
   return token;
 }
@@ -75,16 +69,7 @@ async function postDisconnect(headers: Record<string, string>) {
 const disconnectAs = (sub: string) =>
   postDisconnect({ 'x-requested-with': 'com.example.app', authorization: `Bearer ${idTokenFor(sub)}` });
 
-async function activeUserIds(): Promise<string[]> {
-  const ids: string[] = [];
-  let startKey: Awaited<ReturnType<TokenStore['scanActiveUsers']>>['nextKey'];
-  do {
-    const page = await store.scanActiveUsers({ segment: 0, totalSegments: 1, ...(startKey ? { startKey } : {}) });
-    ids.push(...page.userIds);
-    startKey = page.nextKey;
-  } while (startKey);
-  return ids;
-}
+const activeUserIds = () => activeUsersIn(store);
 
 async function takeRevokeMessages(): Promise<RevokeTokenMessage[]> {
   const out = await sqs.send(
@@ -157,8 +142,8 @@ describe('POST /disconnect', () => {
     expect(Buffer.from(message!.ciphertext, 'base64').toString('latin1')).not.toContain(token);
 
     // The refresh worker hands the message to retryRevocation once Google is back.
-    const { retryRevocation } = await import('../../lib/disconnect');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime');
+    const { retryRevocation } = await import('../../lib/revocation');
+    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
     expect(stack.google.tokenState('3004').refreshTokenActive).toBe(false);
   });
@@ -168,9 +153,9 @@ describe('POST /disconnect', () => {
     stack.google.injectFault({ endpoint: 'revoke', kind: 500, count: 1 });
     await disconnectAs('3005');
     const [message] = await takeRevokeMessages();
-    const { retryRevocation } = await import('../../lib/disconnect');
+    const { retryRevocation } = await import('../../lib/revocation');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime');
+    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
     const deps = { cipher: tokenCipher(), oauth: (await googleServices()).oauth };
 
     // Without a queue to re-send to, the retry throws so that SQS redelivers the message.
@@ -211,8 +196,8 @@ describe('POST /disconnect', () => {
     const [message] = await takeRevokeMessages();
     await signIn('3006');
 
-    const { retryRevocation } = await import('../../lib/disconnect');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime');
+    const { retryRevocation } = await import('../../lib/revocation');
+    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3006').refreshTokenActive).toBe(true);
@@ -230,8 +215,8 @@ describe('POST /disconnect', () => {
       attempt: 1,
     };
 
-    const { retryRevocation } = await import('../../lib/disconnect');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime');
+    const { retryRevocation } = await import('../../lib/revocation');
+    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
     await retryRevocation(message, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3010').refreshTokenActive).toBe(false);
@@ -239,8 +224,9 @@ describe('POST /disconnect', () => {
 
   it('finishes off a token stored by a sign-in that races the disconnect', async () => {
     await signIn('3007');
-    const { Disconnect, SqsRevocationQueue } = await import('../../lib/disconnect');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime');
+    const { Disconnect } = await import('../../lib/disconnect');
+    const { SqsRevocationQueue } = await import('../../lib/aws/sqs-queues');
+    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
     const google = await googleServices();
     let raced = false;
     const disconnect = new Disconnect({

@@ -3,11 +3,9 @@
  * emulator, KMS and DynamoDB (in-process emulators, or moto) — no mocked clients.
  */
 import { ScanCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { OAuth2Client } from 'google-auth-library';
-import { TokenCipher } from '../../lib/crypto/envelope';
 import type { HttpApi } from '../../local/http-api';
-import { captureOutput, type LogCapture } from '../support/capture-logs';
+import { captureOutput, cipherOf, type LogCapture } from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const DRIVE_APPDATA = 'https://www.googleapis.com/auth/drive.appdata';
@@ -61,7 +59,7 @@ async function userItem(sub: string) {
   return (await rawItems()).find((item) => item.pk?.S === `USER#${sub}`);
 }
 
-const cipher = () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId);
+const cipher = () => cipherOf(stack);
 
 async function storedRefreshToken(sub: string): Promise<string> {
   const item = await userItem(sub);

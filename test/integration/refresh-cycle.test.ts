@@ -3,12 +3,10 @@
  * server run): 1,000 users whose tokens were encrypted by several exchange instances (each
  * with its own data key) are refreshed for a handful of KMS requests.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TokenCipher, tokenHashes } from '../../lib/crypto/envelope';
+import { tokenHashes } from '../../lib/crypto/envelope';
 import { concurrencyLimit } from '../../lib/refresh/concurrency';
-import { TokenStore } from '../../lib/store/token-store';
 import { startTestStack, type TestStack } from '../support/stack';
+import { cipherOf, userStoreOf } from '../support/steps';
 
 const USERS = 1000;
 /** Exchange Lambdas that signed users in, each caching its own data key. */
@@ -35,13 +33,10 @@ afterAll(async () => {
  * replay record, which the exchange's own tests cover: this test is about the refresh.
  */
 async function signInUsers(subs: string[]): Promise<void> {
-  const { googleServices } = await import('../../lib/runtime');
+  const { googleServices } = await import('../../lib/runtime/shared');
   const { oauth } = await googleServices();
-  const store = new TokenStore(new DynamoDBClient({}), stack.aws.tableName);
-  const ciphers = Array.from(
-    { length: EXCHANGE_INSTANCES },
-    () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId),
-  );
+  const store = userStoreOf(stack);
+  const ciphers = Array.from({ length: EXCHANGE_INSTANCES }, () => cipherOf(stack));
   const limit = concurrencyLimit(32);
   await Promise.all(
     subs.map((userId, i) =>

@@ -4,7 +4,8 @@
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RefreshUsersMessage } from '../../lib/refresh/messages';
-import { QueueSendError, SqsRefreshQueue } from '../../lib/refresh/queue';
+import { SqsRefreshQueue } from '../../lib/aws/sqs-queues';
+import { QueueSendError } from '../../lib/refresh/queue';
 import { startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
 
 let emulator: SqsEmulator;

@@ -10,16 +10,16 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { KMSClient } from '@aws-sdk/client-kms';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { riscTokenHash, TokenCipher } from '../../lib/crypto/envelope';
+import { riscTokenHash } from '../../lib/crypto/envelope';
 import type { DispatchResult } from '../../lib/refresh/dispatch';
 import type { RefreshQueueMessage, RefreshUsersMessage, RevokeTokenMessage } from '../../lib/refresh/messages';
-import { TokenStore, type UserRecord } from '../../lib/store/token-store';
+import type { DynamoUserStore } from '../../lib/store/dynamodb/user-store';
+import type { UserRecord } from '../../lib/store/users';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RequestLogEntry } from '../../local/google-emulator';
 import type { HttpApi } from '../../local/http-api';
-import { captureOutput, type LogCapture } from '../support/capture-logs';
+import { captureOutput, cipherOf, signIn as signInAs, userStoreOf, type LogCapture } from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const DRIVE_APPDATA = 'https://www.googleapis.com/auth/drive.appdata';
@@ -32,7 +32,7 @@ let api: HttpApi;
 let logs: LogCapture;
 let sqs: SQSClient;
 let dynamo: DynamoDBClient;
-let store: TokenStore;
+let store: DynamoUserStore;
 let dispatch: Handler<{ time?: string }, DispatchResult>;
 let worker: Handler<SQSEvent, SQSBatchResponse>;
 let toLambdaRecords: typeof import('../../local/refresh-cycle').toLambdaRecords;
@@ -54,7 +54,7 @@ beforeAll(async () => {
   api = await stack.serve({ 'POST /authcode': exchange.handler });
   sqs = new SQSClient({});
   dynamo = new DynamoDBClient({});
-  store = new TokenStore(dynamo, stack.aws.tableName);
+  store = userStoreOf(stack);
 }, 30_000);
 
 afterAll(async () => {
@@ -68,13 +68,7 @@ beforeEach(() => stack.google.clearFaults());
 
 /** A user signs in on the device and the app posts the code: the real exchange stores the token. */
 async function signIn(sub: string, scopes?: string[]): Promise<void> {
-  const { code } = stack.google.authorize({ sub, forceConsent: true, ...(scopes ? { scopes } : {}) });
-  const response = await fetch(`${api.url}/authcode`, {
-    method: 'POST',
-    headers: { 'x-requested-with': 'com.example.app', 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ authCode: code }).toString(),
-  });
-  expect(response.status).toBe(200);
+  await signInAs(stack, api, sub, { form: true, ...(scopes ? { scopes } : {}) });
 }
 
 const subs = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -332,7 +326,7 @@ describe('scheduled refresh', () => {
   it('stores a refresh token Google rotated: it decrypts, replaces the old one and keeps working', async () => {
     await signIn('rotated');
     const before = await user('rotated');
-    const cipher = new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId);
+    const cipher = cipherOf(stack);
     const oldToken = await cipher.decrypt(before.refreshToken!, 'rotated');
     stack.google.rotateRefreshTokenOnNextRefresh('rotated');
 

@@ -1,18 +1,20 @@
 /**
  * POST /risc end to end: security event tokens signed by the Google emulator, pushed to the
- * real handler behind the local HTTP API, acting on DynamoDB — no mocks. Also registration
- * with the emulator's RISC stream API (`npm run risc:register`).
+ * real handler behind the local HTTP API, acting on DynamoDB — no mocks.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { TokenCipher, riscTokenHash } from '../../lib/crypto/envelope';
+import { riscTokenHash } from '../../lib/crypto/envelope';
 import { RISC_EVENT_TYPES } from '../../lib/risc/events';
-import { TokenStore, type UserRecord } from '../../lib/store/token-store';
+import { DynamoUserStore } from '../../lib/store/dynamodb/user-store';
+import type { UserRecord } from '../../lib/store/users';
 import type { HttpApi } from '../../local/http-api';
-import { captureOutput, type LogCapture } from '../support/capture-logs';
+import {
+  activeUserIds as activeUsersIn,
+  captureOutput,
+  cipherOf,
+  userStoreOf,
+  type LogCapture,
+} from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const RISC_ISSUER = 'https://accounts.google.com/';
@@ -21,7 +23,7 @@ const ANDROID_CLIENT = 'android-risc.apps.googleusercontent.com';
 let stack: TestStack;
 let api: HttpApi;
 let logs: LogCapture;
-let store: TokenStore;
+let store: DynamoUserStore;
 /** Every token and SET this suite saw: none may appear in a response or log line. */
 const secrets = new Set<string>();
 const responses: string[] = [];
@@ -33,7 +35,7 @@ beforeAll(async () => {
   const exchange = await import('../../functions/exchange');
   const risc = await import('../../functions/risc');
   api = await stack.serve({ 'POST /authcode': exchange.handler, 'POST /risc': risc.handler });
-  store = new TokenStore(new DynamoDBClient({}), stack.aws.tableName);
+  store = userStoreOf(stack);
 });
 
 afterAll(async () => {
@@ -41,7 +43,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-const cipher = () => new TokenCipher(new KMSClient({}), stack.aws.kmsKeyId);
+const cipher = () => cipherOf(stack);
 
 /** The user signs in with forced consent: a refresh token is stored. Returns its plaintext. */
 async function signIn(sub: string): Promise<string> {
@@ -82,16 +84,7 @@ async function push(token: string, contentType = 'application/secevent+jwt') {
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 
-async function activeUserIds(): Promise<string[]> {
-  const ids: string[] = [];
-  let startKey: Awaited<ReturnType<TokenStore['scanActiveUsers']>>['nextKey'];
-  do {
-    const page = await store.scanActiveUsers({ segment: 0, totalSegments: 1, ...(startKey ? { startKey } : {}) });
-    ids.push(...page.userIds);
-    startKey = page.nextKey;
-  } while (startKey);
-  return ids;
-}
+const activeUserIds = () => activeUsersIn(store);
 
 async function expectRevoked(sub: string, reason: string): Promise<void> {
   const record = await store.getUser(sub);
@@ -278,7 +271,11 @@ describe('POST /risc', () => {
       expect(response.body).toEqual({ error: 'invalid_token', message: expect.any(String) });
       await expectUntouched(sub, before);
       // The jti was not recorded: a genuine event with that jti would still be acted on.
-      if (key) expect(await store.recordSecurityEvent(id, Date.now(), 60_000)).toBe(true);
+      if (key) {
+        const { DynamoSecurityEventLedger } = await import('../../lib/store/dynamodb/security-event-ledger');
+        const ledger = new DynamoSecurityEventLedger(new DynamoDBClient({}), stack.aws.tableName);
+        expect(await ledger.record(id, Date.now(), 60_000)).toBe(true);
+      }
     });
 
     it('an empty body (400 invalid_request)', async () => {
@@ -292,12 +289,12 @@ describe('POST /risc', () => {
     await signIn('4014');
     const { RiscReceiver, SecurityEventTokenVerifier, RiscConfigurationSource } = await import('../../lib/risc');
     const { RemoteKeySet } = await import('../../lib/google/jwt');
-    const { googleServices } = await import('../../lib/runtime');
+    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
     const google = await googleServices();
     /** DynamoDB failing once mid-event: the one fault no emulator plays for us. */
-    class FlakyStore extends TokenStore {
+    class FlakyStore extends DynamoUserStore {
       failures = 1;
-      override markRevoked(...args: Parameters<TokenStore['markRevoked']>) {
+      override markRevoked(...args: Parameters<DynamoUserStore['markRevoked']>) {
         if (this.failures-- > 0) return Promise.reject(new Error('DynamoDB is unavailable'));
         return super.markRevoked(...args);
       }
@@ -305,6 +302,7 @@ describe('POST /risc', () => {
     const configuration = new RiscConfigurationSource(google.endpoints.riscConfigurationUrl);
     const receiver = new RiscReceiver({
       store: new FlakyStore(new DynamoDBClient({}), stack.aws.tableName),
+      securityEvents: securityEventLedger(),
       verifier: new SecurityEventTokenVerifier(new RemoteKeySet(() => configuration.jwksUri(), 'jwks'), {
         audiences: google.trustedClientIds,
         issuer: RISC_ISSUER,
@@ -327,11 +325,12 @@ describe('POST /risc', () => {
     const before = await store.getUser('4015');
     const { createRiscReceiver } = await import('../../lib/risc');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices } = await import('../../lib/runtime');
+    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
     const google = await googleServices();
     // A cold receiver: nothing cached yet, so it must reach the discovery document first.
     const receiver = createRiscReceiver({
       store,
+      securityEvents: securityEventLedger(),
       audiences: google.trustedClientIds,
       endpoints: google.endpoints,
       issuer: RISC_ISSUER,
@@ -354,79 +353,6 @@ describe('POST /risc', () => {
       expect(logged).not.toContain(secret);
       for (const text of responses) expect(text).not.toContain(secret);
     }
-  });
-});
-
-describe('npm run risc:register', () => {
-  it('registers POST /risc with the RISC stream API and Google’s verification push is accepted', async () => {
-    const { registerRiscReceiver, parseEvents } = await import('../../local/risc-register');
-    const dir = await mkdtemp(join(tmpdir(), 'risc-register-'));
-    try {
-      const keyFile = join(dir, 'service-account.json');
-      await writeFile(keyFile, JSON.stringify(await stack.google.createServiceAccount()));
-
-      const result = await registerRiscReceiver({
-        receiverUrl: `${api.url}/risc`,
-        keyFile,
-        events: parseEvents('all'),
-        verifyState: 'hello-from-risc-register',
-      });
-
-      const stream = stack.google.riscStream();
-      expect(stream?.delivery).toEqual({
-        delivery_method: 'https://schemas.openid.net/secevent/risc/delivery-method/push',
-        url: `${api.url}/risc`,
-      });
-      expect(stream?.aud).toEqual([stack.clientId]);
-      expect(stream?.events_requested).toEqual(expect.arrayContaining(Object.values(RISC_EVENT_TYPES)));
-      expect(result).toMatchObject({ verificationRequested: true, receiverUrl: `${api.url}/risc` });
-      // stream:verify pushed a verification SET to our receiver, which accepted it.
-      expect(stream?.lastDelivery?.status).toBe(202);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('refuses an unknown event name and a plain-http public URL', async () => {
-    const { registerRiscReceiver, parseEvents } = await import('../../local/risc-register');
-    expect(() => parseEvents('token-revoked,account-hijacked')).toThrow(/Unknown RISC event "account-hijacked"/);
-    expect(parseEvents('token-revoked,account-disabled')).toEqual([
-      RISC_EVENT_TYPES.tokenRevoked,
-      RISC_EVENT_TYPES.accountDisabled,
-    ]);
-    const host = process.env.GOOGLE_EMULATOR_HOST;
-    delete process.env.GOOGLE_EMULATOR_HOST;
-    try {
-      await expect(
-        registerRiscReceiver({ receiverUrl: 'http://api.example.com/risc', keyFile: '/nonexistent' }),
-      ).rejects.toThrow(/must be an https/);
-    } finally {
-      process.env.GOOGLE_EMULATOR_HOST = host;
-    }
-  });
-});
-
-describe('cold start', () => {
-  /** Loads a handler module afresh, as a new Lambda execution environment would. */
-  const coldStart = (handler: 'risc' | 'disconnect') =>
-    jest.isolateModulesAsync(async () => {
-      await (handler === 'risc' ? import('../../functions/risc') : import('../../functions/disconnect'));
-    });
-
-  let saved: NodeJS.ProcessEnv;
-  beforeEach(() => (saved = { ...process.env }));
-  afterEach(() => (process.env = saved));
-
-  it('does not need KMS_KEY_ID for the risc function, but names a missing TABLE_NAME', async () => {
-    delete process.env.KMS_KEY_ID;
-    await expect(coldStart('risc')).resolves.toBeUndefined();
-    delete process.env.TABLE_NAME;
-    await expect(coldStart('risc')).rejects.toThrow(/TABLE_NAME/);
-  });
-
-  it('names a missing REFRESH_QUEUE_URL for the disconnect function', async () => {
-    delete process.env.REFRESH_QUEUE_URL;
-    await expect(coldStart('disconnect')).rejects.toThrow(/REFRESH_QUEUE_URL/);
   });
 });
 

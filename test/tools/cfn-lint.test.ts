@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { StubProject, buildStack } from './support';
+import { StubProject, buildStack } from '../infra/support';
 
 /**
  * The synthesized template, bundled for real (one esbuild run over stub handlers), linted

@@ -20,12 +20,15 @@ import {
 import { randomBytes } from 'node:crypto';
 import type { LocalService } from '../../local/aws/local-service';
 import { startMoto } from '../../local/aws/moto';
+import { backendsOfThisTier } from '../support/backends';
 import { type KmsEmulator, startKmsEmulator } from '../../local/kms-emulator';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 interface Target {
   name: string;
+  /** Runs in the tools tier (needs moto_server on PATH). */
+  moto?: boolean;
   start: () => Promise<LocalService>;
   /** Real KMS says IncorrectKeyException; moto 5.2 says AccessDeniedException. */
   wrongKeyError: string;
@@ -33,13 +36,13 @@ interface Target {
 
 const targets: Target[] = [
   { name: 'KMS emulator', start: () => startKmsEmulator(), wrongKeyError: 'IncorrectKeyException' },
-  { name: 'moto_server', start: () => startMoto(), wrongKeyError: 'AccessDeniedException' },
+  { name: 'moto_server', moto: true, start: () => startMoto(), wrongKeyError: 'AccessDeniedException' },
 ];
 
 const context = { purpose: 'google-refresh-token', tenant: 'a' };
 const unique = (): string => `test-${randomBytes(6).toString('hex')}`;
 
-describe.each(targets)('KMS over the wire: $name', ({ start, wrongKeyError }) => {
+describe.each(backendsOfThisTier(targets))('KMS over the wire: $name', ({ start, wrongKeyError }) => {
   let service: LocalService;
   let kms: KMSClient;
   let keyId: string;

@@ -23,22 +23,25 @@ import {
 import { createHash, randomBytes } from 'node:crypto';
 import type { LocalService } from '../../local/aws/local-service';
 import { startMoto } from '../../local/aws/moto';
+import { backendsOfThisTier } from '../support/backends';
 import { startSqsEmulator } from '../../local/sqs-emulator';
 
 interface Target {
   name: string;
+  /** Runs in the tools tier (needs moto_server on PATH). */
+  moto?: boolean;
   start: () => Promise<LocalService>;
 }
 
 const targets: Target[] = [
   { name: 'SQS emulator', start: () => startSqsEmulator() },
-  { name: 'moto_server', start: () => startMoto() },
+  { name: 'moto_server', moto: true, start: () => startMoto() },
 ];
 
 const unique = (): string => `q-${randomBytes(6).toString('hex')}`;
 const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
 
-describe.each(targets)('SQS over the wire: $name', ({ start }) => {
+describe.each(backendsOfThisTier(targets))('SQS over the wire: $name', ({ start }) => {
   let service: LocalService;
   let sqs: SQSClient;
 

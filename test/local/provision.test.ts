@@ -8,6 +8,7 @@ import { DescribeKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/clie
 import { randomBytes } from 'node:crypto';
 import { startDynamoDb } from '../../local/aws/dynamodb';
 import { startMoto } from '../../local/aws/moto';
+import { backendsOfThisTier } from '../support/backends';
 import { startKmsEmulator } from '../../local/kms-emulator';
 import { provisionLocal } from '../../local/provision';
 import { createTableInput } from '../../lib/store/table-definition';
@@ -19,7 +20,7 @@ interface Backend {
   close(): Promise<void>;
 }
 
-const backends: { name: string; start: () => Promise<Backend>; timeToLive: string }[] = [
+const backends: { name: string; moto?: boolean; start: () => Promise<Backend>; timeToLive: string }[] = [
   {
     name: 'dynalite + KMS emulator',
     timeToLive: 'unsupported',
@@ -34,6 +35,7 @@ const backends: { name: string; start: () => Promise<Backend>; timeToLive: strin
   },
   {
     name: 'moto_server',
+    moto: true,
     timeToLive: 'enabled',
     start: async () => {
       const moto = await startMoto();
@@ -50,7 +52,7 @@ const clientConfig = (endpoint: string) => ({
 const quiet = { log: (): void => undefined };
 const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
-describe.each(backends)('provisionLocal on $name', ({ start, timeToLive }) => {
+describe.each(backendsOfThisTier(backends))('provisionLocal on $name', ({ start, timeToLive }) => {
   let backend: Backend;
   let dynamo: DynamoDBClient;
   let kms: KMSClient;

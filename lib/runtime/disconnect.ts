@@ -1,0 +1,23 @@
+/** Wiring of `POST /disconnect`. */
+import { Disconnect } from '../disconnect';
+import { composition } from './composition';
+import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+
+export const disconnectFunction = composition({
+  prepare() {
+    userStore();
+    tokenCipher();
+    revocationQueue();
+    prepareGoogleServices();
+  },
+  async build() {
+    const google = await googleServices();
+    return new Disconnect({
+      store: userStore(),
+      cipher: tokenCipher(),
+      oauth: google.oauth,
+      idTokens: google.idTokens,
+      revocations: revocationQueue(),
+    });
+  },
+});

@@ -1,0 +1,88 @@
+/**
+ * Wiring of the refresh worker. The worker handler and `npm run refresh` both build it
+ * here, so they run the same code with the same settings.
+ */
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { driveClientFactory } from '../jobs/drive';
+import { selectJobs } from '../jobs/registry';
+import { once } from '../memo';
+import { TokenBucket } from '../refresh/rate-limiter';
+import { workerConfig } from '../refresh/config';
+import { UserRefresher } from '../refresh/user-refresh';
+import { RefreshWorker } from '../refresh/worker';
+import { retryRevocation } from '../revocation';
+import { composition } from './composition';
+import { refreshDispatcher } from './refresh-dispatch';
+import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+
+/** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
+const MAX_RETRY_DELAY_MS = 5_000;
+
+const workerSetup = once(() => {
+  const config = workerConfig();
+  return {
+    config,
+    jobs: selectJobs(config.jobNames),
+    // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
+    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
+    metrics: new Metrics({
+      namespace: config.metricsNamespace,
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access',
+    }),
+  };
+});
+
+export const refreshWorkerFunction = composition({
+  /**
+   * REFRESH_QUEUE_URL is checked when set but not required: the worker needs it only to
+   * continue a checkpointed scan or re-queue a revocation (a ConfigError naming it then).
+   */
+  prepare() {
+    workerSetup();
+    if (process.env.REFRESH_QUEUE_URL) refreshDispatcher();
+    userStore();
+    tokenCipher();
+    prepareGoogleServices();
+  },
+  async build() {
+    const { config, jobs, googleRateLimit, metrics } = workerSetup();
+    const google = await googleServices();
+    const store = userStore();
+    const cipher = tokenCipher();
+    const beforeGoogleRequest = () => googleRateLimit.take();
+    const users = new UserRefresher({
+      store,
+      cipher,
+      oauth: google.oauth,
+      jobs,
+      driveFor: driveClientFactory({
+        beforeRequest: beforeGoogleRequest,
+        ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
+      }),
+      beforeGoogleRequest,
+      leaseMs: config.leaseMs,
+      retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
+    });
+    const rateLimitedRevoke = {
+      revoke: async (token: string) => {
+        await beforeGoogleRequest();
+        await google.oauth.revoke(token);
+      },
+    };
+    return new RefreshWorker({
+      users,
+      dispatcher: { continueSegment: (message, deadline) => refreshDispatcher().continueSegment(message, deadline) },
+      retryRevocation: (message, receiveCount) =>
+        retryRevocation(message, {
+          cipher,
+          oauth: rateLimitedRevoke,
+          store,
+          // Resolved when first needed: REFRESH_QUEUE_URL is optional for the worker.
+          revocations: { enqueue: (m, delaySeconds) => revocationQueue().enqueue(m, delaySeconds) },
+          receiveCount,
+        }),
+      metrics,
+      userConcurrency: config.userConcurrency,
+    });
+  },
+});

@@ -1,0 +1,26 @@
+/** Wiring of `POST /risc`. It never decrypts: no KMS key. */
+import { createRiscReceiver, riscIssuer } from '../risc';
+import { once } from '../memo';
+import { composition } from './composition';
+import { googleServices, prepareGoogleServices, securityEventLedger, userStore } from './shared';
+
+const issuer = once(() => riscIssuer());
+
+export const riscFunction = composition({
+  prepare() {
+    userStore();
+    securityEventLedger();
+    issuer();
+    prepareGoogleServices();
+  },
+  async build() {
+    const google = await googleServices();
+    return createRiscReceiver({
+      store: userStore(),
+      securityEvents: securityEventLedger(),
+      audiences: google.trustedClientIds,
+      endpoints: google.endpoints,
+      issuer: issuer(),
+    });
+  },
+});
