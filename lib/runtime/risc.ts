@@ -2,7 +2,8 @@
 import { createRiscReceiver, riscIssuer } from '../risc';
 import { once } from '../memo';
 import { composition } from './composition';
-import { googleServices, prepareGoogleServices, securityEventLedger, userStore } from './shared';
+import { securityEventLedger, userStore } from './aws';
+import { googleServices, prepareGoogleServices } from './google';
 
 const issuer = once(() => riscIssuer());
 
