@@ -58,8 +58,17 @@ const RETIRED_KEYS: Readonly<Record<string, string>> = {
  */
 const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** The functions API Gateway invokes for anyone on the internet: bounded by their own throttle and concurrency. */
-export type PublicFunctionName = 'exchange' | 'disconnect' | 'risc';
+/**
+ * The functions API Gateway invokes for anyone on the internet, each bounded by its own
+ * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
+ * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
+ */
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'risc'] as const;
+
+export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
+
+/** Reserved concurrency is taken from the account's pool: the bound keeps a typo from reserving all of it. */
+const MAX_RESERVED_CONCURRENCY = 500;
 
 export interface PublicFunctionLimits {
   /** Steady-state requests per second of its route (API Gateway route throttling). */
@@ -141,8 +150,8 @@ const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
 export function readInfraConfig(context: ContextSource, presentKeys: readonly string[] = []): InfraConfig {
   const problems: string[] = [...unknownKeyProblems(presentKeys)];
   const reader = new ContextReader(context, problems);
-  const limits = (name: PublicFunctionName, maxConcurrency: number): PublicFunctionLimits => {
-    const reservedConcurrency = reader.integer(`${name}Concurrency`, 0, maxConcurrency);
+  const limits = (name: PublicFunctionName): PublicFunctionLimits => {
+    const reservedConcurrency = reader.integer(`${name}Concurrency`, 0, MAX_RESERVED_CONCURRENCY);
     return {
       rateLimit: reader.number(`${name}RateLimit`, 1, 10_000),
       burstLimit: reader.integer(`${name}BurstLimit`, 1, 5_000),
@@ -214,13 +223,10 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     googleQps: reader.number('googleQps', 0.1, 1000),
     scanSegments: reader.integer('scanSegments', 1, 1000),
     usersPerMessage: reader.integer('usersPerMessage', 1, 500),
-    // Reserved concurrency is taken from the account's pool (1,000 by default, 100 of it
-    // never reservable): the bounds keep a typo from reserving the whole account.
-    publicFunctions: {
-      exchange: limits('exchange', 500),
-      disconnect: limits('disconnect', 100),
-      risc: limits('risc', 100),
-    },
+    publicFunctions: Object.fromEntries(PUBLIC_FUNCTIONS.map((name) => [name, limits(name)])) as Record<
+      PublicFunctionName,
+      PublicFunctionLimits
+    >,
     ...optional(
       'alarmEmail',
       reader.optionalString('alarmEmail', (v) => EMAIL.test(v), 'an e-mail address'),

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import type { InfraConfig, PublicFunctionName } from './config';
+import { PUBLIC_FUNCTIONS, type InfraConfig, type PublicFunctionName } from './config';
 import { Observability } from './constructs/observability';
 import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
@@ -230,7 +230,7 @@ export class GoogleOfflineAccessStack extends Stack {
 }
 
 function isPublic(name: FunctionName): name is PublicFunctionName {
-  return name === 'exchange' || name === 'disconnect' || name === 'risc';
+  return (PUBLIC_FUNCTIONS as readonly string[]).includes(name);
 }
 
 function definedOnly(record: Record<string, string | undefined>): Record<string, string> {

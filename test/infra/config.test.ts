@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CONTEXT_DEFAULTS, InfraConfigError, readInfraConfig } from '../../infra/config';
@@ -104,7 +105,7 @@ describe('deployment parameters', () => {
 
   it('takes 0 as "reserve no concurrency" and bounds the rest', () => {
     expect(read({ exchangeConcurrency: 0 }).publicFunctions.exchange).toEqual({ rateLimit: 20, burstLimit: 40 });
-    expect(problemsOf({ exchangeConcurrency: 5000, riscConcurrency: -1 }).map((p) => p.split(':')[0])).toEqual([
+    expect(problemsOf({ exchangeConcurrency: 501, riscConcurrency: -1 }).map((p) => p.split(':')[0])).toEqual([
       'exchangeConcurrency',
       'riscConcurrency',
     ]);
@@ -188,4 +189,23 @@ describe('deployment parameters', () => {
       expect(problemsOf({ refreshSchedule: schedule })).toHaveLength(1);
     },
   );
+});
+
+describe('cdk synth', () => {
+  it('fails before building anything on an unknown context key, naming it', () => {
+    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'infra/app.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      // How the CDK CLI hands context (cdk.json plus -c) to the app.
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ alarmEmial: 'oncall@example.com', refreshJobs: 'nope' }),
+      },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('alarmEmial: unknown context key (did you mean alarmEmail?)');
+    expect(run.stderr).toContain('refreshJobs: expected comma-separated names of jobs the worker knows');
+    expect(run.stderr).not.toMatch(/\n\s+at /); // a list of problems, not a stack trace
+  });
 });
