@@ -50,12 +50,23 @@ export interface ObservabilityProps {
   readonly alarmEmail?: string;
 }
 
-/** The risc receiver's log messages for the events that take a grant away (`lib/risc/receiver.ts`). */
-export const RISC_REVOCATION_MESSAGES = [
-  'risc: token-revoked processed',
-  'risc: tokens-revoked processed',
-  'risc: account-disabled processed',
-] as const;
+/**
+ * What the risc receiver logs (`lib/risc/receiver.ts`) when an event took a stored grant
+ * away: `token-revoked` with the users it revoked, `tokens-revoked` and `account-disabled`
+ * with `tokenDestroyed: true`. Events that found nothing stored are not counted.
+ */
+export const RISC_REVOCATIONS = logs.FilterPattern.any(
+  logs.FilterPattern.all(
+    logs.FilterPattern.stringValue('$.message', '=', 'risc: token-revoked processed'),
+    logs.FilterPattern.exists('$.revokedUsers[0]'),
+  ),
+  ...['risc: tokens-revoked processed', 'risc: account-disabled processed'].map((message) =>
+    logs.FilterPattern.all(
+      logs.FilterPattern.stringValue('$.message', '=', message),
+      logs.FilterPattern.booleanValue('$.tokenDestroyed', true),
+    ),
+  ),
+);
 
 /**
  * Alarms (each saying what is wrong and what to do), the SNS topic they notify, and one
@@ -193,9 +204,7 @@ export class Observability extends Construct {
     // RISC revocations the risc function logs (a metric filter: it publishes no metric).
     new logs.MetricFilter(this, 'RiscRevocations', {
       logGroup: props.riscLogGroup,
-      filterPattern: logs.FilterPattern.any(
-        ...RISC_REVOCATION_MESSAGES.map((message) => logs.FilterPattern.stringValue('$.message', '=', message)),
-      ),
+      filterPattern: RISC_REVOCATIONS,
       metricNamespace: props.metricsNamespace,
       metricName: 'RiscRevocations',
       metricValue: '1',

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { RISC_REVOCATION_MESSAGES } from '../../infra/constructs/observability';
+import { RISC_REVOCATIONS } from '../../infra/constructs/observability';
 import { ITEM_KINDS } from '../../infra/constructs/token-store';
 import { createTableInput } from '../../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, type FunctionName } from '../../infra/functions';
@@ -559,15 +559,16 @@ describe('observability', () => {
     });
   });
 
-  it('counts the RISC revocations by the messages the risc receiver logs', () => {
+  it('counts the RISC revocations by what the risc receiver logs when it destroyed a grant', () => {
     const receiver = readFileSync(path.join(REPO_ROOT, 'lib/risc/receiver.ts'), 'utf8');
-    expect(receiver).toContain("'risc: token-revoked processed'");
-    expect(receiver).toContain('`risc: ${name} processed`');
-    expect(RISC_REVOCATION_MESSAGES).toEqual([
-      'risc: token-revoked processed',
-      'risc: tokens-revoked processed',
-      'risc: account-disabled processed',
-    ]);
+    // If these log lines change, change RISC_REVOCATIONS with them.
+    expect(receiver).toMatch(/logger\.info\(\s*'risc: token-revoked processed',[^;]*\brevokedUsers: /);
+    expect(receiver).toMatch(/logger\.info\(\s*`risc: \$\{name\} processed`,[^;]*\btokenDestroyed: /);
+    expect(RISC_REVOCATIONS.logPatternString).toBe(
+      '{ (($.message = "risc: token-revoked processed") && ($.revokedUsers[0] = "*")) || ' +
+        '(($.message = "risc: tokens-revoked processed") && ($.tokenDestroyed IS TRUE)) || ' +
+        '(($.message = "risc: account-disabled processed") && ($.tokenDestroyed IS TRUE)) }',
+    );
   });
 
   it('says in every alarm what is wrong and what to do', () => {
