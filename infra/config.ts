@@ -159,12 +159,21 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     };
   };
 
+  const stackName = reader.string(
+    'stackName',
+    (v) => STACK_NAME.test(v),
+    'a CloudFormation stack name (letters, digits, -)',
+  );
+  // Per stack unless set: two environments in one account must not share metrics and alarms.
+  const metricsNamespace =
+    reader.optionalString(
+      'metricsNamespace',
+      (v) => NAMESPACE.test(v) && !v.startsWith('AWS/'),
+      'a CloudWatch namespace not starting with AWS/ (leave it empty for the stack name)',
+    ) ?? stackName;
+
   const config: InfraConfig = {
-    stackName: reader.string(
-      'stackName',
-      (v) => STACK_NAME.test(v),
-      'a CloudFormation stack name (letters, digits, -)',
-    ),
+    stackName,
     ...optional(
       'clientSecretKmsKeyArn',
       reader.optionalString(
@@ -237,16 +246,9 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
       isOrigin,
       "comma-separated origins such as https://app.example.com ('*' is not accepted)",
     ),
-    metricsNamespace: '',
+    metricsNamespace,
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
   };
-  // Per stack unless set: two environments in one account must not share metrics and alarms.
-  const namespace = reader.optionalString(
-    'metricsNamespace',
-    (v) => NAMESPACE.test(v) && !v.startsWith('AWS/'),
-    'a CloudWatch namespace not starting with AWS/ (leave it empty for the stack name)',
-  );
-  const resolved: InfraConfig = { ...config, metricsNamespace: namespace ?? config.stackName };
   if (config.clientSecretKmsKeyArn && !config.clientSecretArn)
     problems.push(
       'clientSecretKmsKeyArn: only meaningful with clientSecretArn (a secret the stack creates uses aws/secretsmanager)',
@@ -256,7 +258,7 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
-  return resolved;
+  return config;
 }
 
 /**
