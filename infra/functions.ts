@@ -4,8 +4,10 @@
  * `Exchange`, `RefreshWorker`, ... in the template.
  *
  * Adding a function: a spec here, its environment and grants in `stack.ts` (the exact-IAM
- * test in `test/infra/stack.test.ts` lists what it may do); a public one also gets a route,
- * and `<name>RateLimit`/`<name>BurstLimit`/`<name>Concurrency` keys in `config.ts` and `cdk.json`.
+ * test in `test/infra/stack.test.ts` lists what it may do). A public one (e.g. `connection`,
+ * GET /connection) also goes into `PUBLIC_FUNCTIONS` with `<name>RateLimit`, `<name>BurstLimit`
+ * and `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists) and `cdk.json` (a test insists),
+ * and gets a route and an `AUTHENTICATED_BY` line in `stack.ts`.
  */
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
