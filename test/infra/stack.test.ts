@@ -496,6 +496,22 @@ describe('observability', () => {
       (a) => a.MetricName === metricName && JSON.stringify(a.Dimensions ?? []).includes(JSON.stringify(dimensionValue)),
     );
 
+  it('has exactly this set of alarms', () => {
+    expect(stack.observability.alarms.map((alarm) => alarm.node.id).sort()).toEqual(
+      [
+        'DeadLetterQueueDepth',
+        'RefreshQueueStuck',
+        'RefreshNotDispatched',
+        ...ALL_FUNCTIONS.flatMap((name) => [`${FUNCTION_SPECS[name].id}Errors`, `${FUNCTION_SPECS[name].id}Throttles`]),
+        'ServerErrorRatePOSTauthcode',
+        'ServerErrorRatePOSTdisconnect',
+        'ServerErrorRatePOSTrisc',
+        'RevokedUsersSurge',
+      ].sort(),
+    );
+    template.resourceCountIs('AWS::CloudWatch::Alarm', stack.observability.alarms.length);
+  });
+
   it('alarms on any message in the dead-letter queue', () => {
     const alarm = alarmOn('ApproximateNumberOfMessagesVisible', {
       'Fn::GetAtt': [logicalIdOf(stack, stack.pipeline.deadLetterQueue), 'QueueName'],
