@@ -1,6 +1,13 @@
 /** Three projects: fast unit tests, integration tests against the emulators over HTTP, CDK assertions. */
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const common = { testEnvironment: 'node', transform, setupFiles: ['<rootDir>/test/support/env.ts'] };
+const transform = { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+// jose 6 ships ESM only; jest's module system is CommonJS, so swc compiles jose as it does our code.
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns,
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+};
 
 module.exports = {
   projects: [
