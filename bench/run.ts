@@ -15,8 +15,7 @@ import { join, resolve } from 'node:path';
 import { KMSClient, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { OAuth2Client } from 'google-auth-library';
 import { TokenCipher } from '../lib/crypto/envelope';
-import { IdTokenVerifier } from '../lib/google/id-token';
-import { RemoteKeySet } from '../lib/google/jwt';
+import { GoogleKeySet, IdTokenVerifier } from '../lib/google/token-verifier';
 import { DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from '../local/google-emulator';
 import { startKmsEmulator } from '../local/kms-emulator';
 
@@ -43,7 +42,7 @@ async function idTokens(): Promise<void> {
       clientId: audience,
       endpoints: { oauth2FederatedSignonPemCertsUrl: `${google.url}/oauth2/v1/certs` },
     });
-    const ours = new IdTokenVerifier(new RemoteKeySet(`${google.url}/oauth2/v1/certs`, 'pem-certificates'), {
+    const ours = new IdTokenVerifier(new GoogleKeySet(`${google.url}/oauth2/v1/certs`, 'pem-certificates'), {
       audience,
       allowedAzp: [],
     });

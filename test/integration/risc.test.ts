@@ -291,7 +291,7 @@ describe('POST /risc', () => {
   it('forgets the jti when acting fails, so that Google’s redelivery is acted on', async () => {
     await signIn('4014');
     const { RiscReceiver, SecurityEventTokenVerifier, RiscConfigurationSource } = await import('../../lib/risc');
-    const { RemoteKeySet } = await import('../../lib/google/jwt');
+    const { GoogleKeySet } = await import('../../lib/google/token-verifier');
     const { googleServices } = await import('../../lib/runtime');
     const google = await googleServices();
     /** DynamoDB failing once mid-event: the one fault no emulator plays for us. */
@@ -305,7 +305,7 @@ describe('POST /risc', () => {
     const configuration = new RiscConfigurationSource(google.endpoints.riscConfigurationUrl);
     const receiver = new RiscReceiver({
       store: new FlakyStore(new DynamoDBClient({}), stack.aws.tableName),
-      verifier: new SecurityEventTokenVerifier(new RemoteKeySet(() => configuration.jwksUri(), 'jwks'), {
+      verifier: new SecurityEventTokenVerifier(new GoogleKeySet(() => configuration.jwksUri(), 'jwks'), {
         audiences: google.trustedClientIds,
         issuer: RISC_ISSUER,
       }),
