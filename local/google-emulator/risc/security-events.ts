@@ -25,6 +25,8 @@ export interface SecurityEventRequest {
   iss?: string;
   /** Header `kid` override (the token is still signed with the current key). */
   kid?: string;
+  /** Header `typ` override (default `secevent+jwt`, as RFC 8417 asks). */
+  typ?: string;
 }
 
 export function signSecurityEvent(keys: SigningKeyRing, request: SecurityEventRequest, nowSeconds: number): string {
@@ -36,5 +38,5 @@ export function signSecurityEvent(keys: SigningKeyRing, request: SecurityEventRe
     ...(request.exp === undefined ? {} : { exp: request.exp }),
     events: request.events,
   };
-  return keys.sign(claims, { kid: request.kid, typ: 'secevent+jwt' });
+  return keys.sign(claims, { kid: request.kid, typ: request.typ ?? 'secevent+jwt' });
 }
