@@ -148,7 +148,12 @@ export class GoogleKeySet {
         continue;
       }
       try {
-        keys.set(kid, { source, key: await importKey() });
+        const key = await importKey();
+        // jose refuses RSA keys under 2048 bits only when verifying, as a TypeError (a 500): refuse them here.
+        if (((key.algorithm as { modulusLength?: number }).modulusLength ?? 0) < 2048) {
+          throw new Error('RSA key shorter than 2048 bits');
+        }
+        keys.set(kid, { source, key });
       } catch (error) {
         // One unusable key must not take the others down: tokens naming it are simply refused.
         logger.warn('a published Google signing key could not be imported; ignoring it', {
@@ -242,6 +247,7 @@ function rejectionReason(error: unknown): string | undefined {
     case 'ERR_JWT_EXPIRED':
       return claim === 'iat' ? 'token was issued too long ago' : 'token has expired';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (claim === 'typ') return 'token has the wrong type (typ)';
       return reason === 'missing' ? `token has no ${named} claim` : `token has an unacceptable ${named} claim`;
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID':
