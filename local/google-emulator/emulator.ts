@@ -241,6 +241,7 @@ export class GoogleEmulator {
     const standard = idTokenClaims({ profile, scopes: DEFAULT_GRANTED_SCOPES, aud, azp, iatSeconds: iat });
     const merged = { ...standard, ...overrides, ...claims };
     if (tamper) {
+      checkIdTokenOverride({ tamper });
       const secret = typeof aud === 'string' ? this.ctx.clients.get(aud)?.clientSecret : undefined;
       return this.ctx.issued.add(signIdTokenWithOverride(this.ctx.keys, merged, { tamper }, secret));
     }
