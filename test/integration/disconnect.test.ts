@@ -352,6 +352,28 @@ describe('POST /disconnect', () => {
     });
   });
 
+  it('answers 503 when Google’s certificates cannot be fetched, never treating the token as verified', async () => {
+    await signIn('3022');
+    // A cold function: no certificates cached yet.
+    let handler: (event: unknown) => Promise<unknown> = () => Promise.reject(new Error('not loaded'));
+    await jest.isolateModulesAsync(async () => {
+      handler = (await import('../../functions/disconnect')).handler as typeof handler;
+    });
+    stack.google.injectFault({ endpoint: 'certs', kind: 503, count: 5 });
+
+    const result = (await handler({
+      headers: { 'x-requested-with': 'com.example.app', authorization: `Bearer ${idTokenFor('3022')}` },
+      isBase64Encoded: false,
+      requestContext: {},
+    })) as { statusCode: number; headers: Record<string, string>; body: string };
+
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toMatchObject({ error: 'upstream_unavailable' });
+    expect(Number(result.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await store.getUser('3022'))?.status).toBe('active');
+    expect(stack.google.tokenState('3022').refreshTokenActive).toBe(true);
+  });
+
   it('warns at cold start when GOOGLE_ALLOWED_AZP is empty (any azp accepted), and only then', async () => {
     const saved = process.env.GOOGLE_ALLOWED_AZP;
     const coldStart = async (allowedAzp: string) => {
