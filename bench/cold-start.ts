@@ -4,7 +4,8 @@
  * finished loading (what Lambda's init phase waits for), against a bare `node` and against
  * the seed-style handler (`bench/seed-style/exchange.ts`: all of googleapis, google-auth-library
  * and both AWS clients). Runs are interleaved round by round, so load on the machine hits
- * every variant alike; each figure is a median.
+ * every variant alike; each figure is a median. `BENCH_NODE` names another `node` to run them
+ * with (Lambda's runtime is Node.js 22); default: the one running the benchmark.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
@@ -40,8 +41,11 @@ export const STACK_ENV: Record<string, string> = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
+const NODE = process.env.BENCH_NODE || process.execPath;
+
 export interface ColdStartResult {
   runs: number;
+  node: string;
   bareNodeMs: number;
   seedStyle: { bundleKiB: number; readyMs: number };
   functions: Record<string, { bundleKiB: number; readyMs: number; vsBareNode: number; seedStyleVsOurs: number }>;
@@ -68,7 +72,7 @@ function readyMs(module: string | undefined): number {
   // Exit as soon as the module has loaded: work it started (the client secret fetch) is not init.
   const script = module ? `require(${JSON.stringify(module)});process.exit(0)` : 'process.exit(0)';
   const start = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, ['-e', script], {
+  const run = spawnSync(NODE, ['-e', script], {
     env: { ...process.env, ...STACK_ENV, ...(module ? {} : { NODE_OPTIONS: '' }) },
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
@@ -101,7 +105,13 @@ export function coldStarts(runs = Number(process.env.BENCH_COLD_RUNS ?? 9)): Col
   const functions: ColdStartResult['functions'] = {};
   for (const name of FUNCTIONS) {
     const ms = median(samples[name]!);
-    functions[name] = { bundleKiB: kib(bundles[name]!), readyMs: ms, vsBareNode: ms / bareNodeMs, seedStyleVsOurs: seedMs / ms };
+    functions[name] = {
+      bundleKiB: kib(bundles[name]!),
+      readyMs: ms,
+      vsBareNode: ms / bareNodeMs,
+      seedStyleVsOurs: seedMs / ms,
+    };
   }
-  return { runs, bareNodeMs, seedStyle: { bundleKiB: kib(seed), readyMs: seedMs }, functions };
+  const node = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return { runs, node, bareNodeMs, seedStyle: { bundleKiB: kib(seed), readyMs: seedMs }, functions };
 }

@@ -3,6 +3,7 @@
  * configured by the environment `bench/run.ts` passes, against the backends process.
  *
  *   sections.ts exchange <out> ours|seed   CPU per request and throughput of one exchange handler
+ *   sections.ts exchange-domain <out>      the same for our exchange with stand-ins behind the ports
  *   sections.ts sign-in <out> <users>      signs users in (the refresh section's data)
  *   sections.ts refresh <out> <users>      refreshes them through the worker handler
  */
@@ -78,6 +79,97 @@ async function exchange(which: string): Promise<unknown> {
   };
 }
 
+/**
+ * Our exchange's own CPU: the handler's edge and the use case with Google's token endpoint
+ * and the stores answering from memory (stand-ins behind the GoogleGateway, UserStore and
+ * ExchangeLedger ports), so that what is left is ours: parsing, the code's hash, ID-token
+ * verification (jose, real signatures), envelope encryption (cached KMS data key), the answer.
+ */
+async function exchangeDomain(): Promise<unknown> {
+  const { AuthCodeExchange, validateAuthCode } = await import('../lib/exchange');
+  const { httpHandler, jsonResponse, readBodyField, requireRequestedWithHeader } = await import('../lib/http');
+  const { GoogleKeySet, IdTokenVerifier } = await import('../lib/google/token-verifier');
+  const { tokenCipher } = await import('../lib/runtime/cipher');
+  const { DEFAULT_LOCAL_CLIENT } = await import('../local/google-emulator');
+  const ledger = new Map<
+    string,
+    { status: 'pending' | 'done'; response?: Record<string, unknown>; expiresAt: number }
+  >();
+  const idTokens = new Map<string, string>();
+  const scopes = ['openid', 'email', 'profile', 'https://www.googleapis.com/auth/drive.appdata'];
+  const exchange = new AuthCodeExchange({
+    users: {
+      saveSignIn: ({ profile, grantedScopes, refreshToken, now }) =>
+        Promise.resolve({
+          ...profile,
+          status: refreshToken ? 'active' : 'no_refresh_token',
+          grantedScopes,
+          ...(refreshToken ? { refreshToken: refreshToken.ciphertext } : {}),
+          tokenVersion: 1,
+          createdAt: now.toISOString(),
+          updatedAt: now.toISOString(),
+          refreshFailures: 0,
+        }),
+    },
+    exchanges: {
+      begin: (codeHash, nowMs, ttlMs) => {
+        const existing = ledger.get(codeHash);
+        if (existing) return Promise.resolve({ claimed: false as const, existing });
+        ledger.set(codeHash, { status: 'pending', expiresAt: nowMs + ttlMs });
+        return Promise.resolve({ claimed: true as const });
+      },
+      get: (codeHash) => Promise.resolve(ledger.get(codeHash)),
+      complete: (codeHash, response, expiresAt) => {
+        ledger.set(codeHash, { status: 'done', response, expiresAt });
+        return Promise.resolve();
+      },
+      abandon: (codeHash) => {
+        ledger.delete(codeHash);
+        return Promise.resolve();
+      },
+    },
+    cipher: tokenCipher(),
+    oauth: {
+      redeemCode: (code) =>
+        Promise.resolve({
+          accessToken: `ya29.bench-${code}`,
+          refreshToken: `1//bench-refresh-${code}-${'x'.repeat(64)}`,
+          idToken: idTokens.get(code)!,
+          scopes,
+          expiresAt: Date.now() + 3_600_000,
+        }),
+    },
+    idTokens: new IdTokenVerifier(
+      new GoogleKeySet(`http://${backends.googleHostPort}/oauth2/v1/certs`, 'pem-certificates'),
+      { audience: DEFAULT_LOCAL_CLIENT.clientId, allowedAzp: [] },
+    ),
+    requiredScopes: ['https://www.googleapis.com/auth/drive.appdata'],
+    redirectUri: '',
+  });
+  // The same edge as functions/exchange/index.ts.
+  const handler = httpHandler(async (request) => {
+    requireRequestedWithHeader(request);
+    const authCode = validateAuthCode(readBodyField(request, 'authCode'));
+    return jsonResponse(200, await exchange.exchange(authCode));
+  }) as unknown as ApiHandler;
+
+  const sequential = Number(process.env.BENCH_EXCHANGE_REQUESTS ?? 100) * 3;
+  const subs = Array.from({ length: sequential + 20 }, (_, i) => `domain-${i}`);
+  const tokens = (await control<{ idTokens: string[] }>('/id-tokens', { subs })).idTokens;
+  const codes = subs.map((sub, i) => {
+    idTokens.set(`code-${sub}`, tokens[i]!);
+    return `code-${sub}`;
+  });
+  for (const code of codes.slice(0, 20)) await expectOk(handler, code);
+  const cpu: number[] = [];
+  for (const code of codes.slice(20)) {
+    const before = process.cpuUsage();
+    await expectOk(handler, code);
+    cpu.push(cpuMs(before));
+  }
+  return { requests: sequential, cpuMsPerRequestMedian: median(cpu) };
+}
+
 /** Signs `users` users in through our exchange handler: the refresh section's data. */
 async function signIn(users: number): Promise<unknown> {
   const handler = await exchangeHandler('ours');
@@ -140,6 +232,7 @@ async function main(): Promise<void> {
   const [name, out, arg] = process.argv.slice(2);
   let result: unknown;
   if (name === 'exchange') result = await exchange(arg ?? 'ours');
+  else if (name === 'exchange-domain') result = await exchangeDomain();
   else if (name === 'sign-in') result = await signIn(Number(arg));
   else if (name === 'refresh') result = await refresh(Number(arg));
   else throw new Error(`unknown section ${name}`);

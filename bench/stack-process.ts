@@ -8,6 +8,7 @@
  * then answers on `control`:
  * - `POST /delays` `{ dynamo, kms, google }` (ms) sets the delays;
  * - `POST /codes` `{ subs: [...] }` answers `{ codes: [...] }` (auth codes with forced consent);
+ * - `POST /id-tokens` `{ subs: [...] }` answers `{ idTokens: [...] }` (signed ID tokens for the server client);
  * - `GET /counts` answers `{ dynamo: { op: n }, kms: {...}, google: {...} }`; `POST /reset` zeroes them.
  * Exits when its standard input closes (the bench process ended).
  */
@@ -107,7 +108,8 @@ async function main(): Promise<void> {
   ]);
 
   const control = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const reply = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const reply = (body: unknown) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     void (async () => {
       try {
         if (req.method === 'POST' && req.url === '/delays') {
@@ -116,6 +118,9 @@ async function main(): Promise<void> {
         } else if (req.method === 'POST' && req.url === '/codes') {
           const { subs } = (await readJson(req)) as { subs: string[] };
           reply({ codes: subs.map((sub) => google.authorize({ sub, forceConsent: true }).code) });
+        } else if (req.method === 'POST' && req.url === '/id-tokens') {
+          const { subs } = (await readJson(req)) as { subs: string[] };
+          reply({ idTokens: subs.map((sub) => google.signIdToken({ sub, email: `${sub}@example.com` })) });
         } else if (req.method === 'GET' && req.url === '/counts') {
           reply(counts);
         } else if (req.method === 'POST' && req.url === '/reset') {

@@ -1,7 +1,8 @@
 /** Wiring of `POST /disconnect`. */
 import { Disconnect } from '../disconnect';
 import { composition } from './composition';
-import { revocationQueue, userStore } from './aws';
+import { userStore } from './aws';
+import { revocationQueue } from './revocation-queue';
 import { tokenCipher } from './cipher';
 import { googleServices, prepareGoogleServices } from './google';
 

@@ -13,7 +13,8 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { revocationQueue, userStore } from './aws';
+import { userStore } from './aws';
+import { revocationQueue } from './revocation-queue';
 import { tokenCipher } from './cipher';
 import { googleServices, prepareGoogleServices } from './google';
 
