@@ -8,13 +8,15 @@
  * with (Lambda's runtime is Node.js 22); default: the one running the benchmark.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, median } from './measure';
 
-/** The functions the stack deploys (infra/functions.ts), by folder. */
-export const FUNCTIONS = ['exchange', 'disconnect', 'risc', 'refresh-dispatch', 'refresh-worker'] as const;
+/** Every function the stack deploys: each folder of `functions/` (infra/functions.ts lists the same). */
+export const FUNCTIONS = readdirSync(join(ROOT, 'functions')).filter((name) =>
+  existsSync(join(ROOT, 'functions', name, 'index.ts')),
+);
 
 /** What the stack sets on every function (infra/stack.ts, infra/constructs/service-function.ts), with placeholders. */
 export const STACK_ENV: Record<string, string> = {
