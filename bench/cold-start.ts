@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NOT_BUNDLED } from '../infra/bundling';
 import { ROOT, median } from './measure';
 
 /** Every function the stack deploys: each folder of `functions/` (infra/functions.ts lists the same). */
@@ -53,7 +54,7 @@ export interface ColdStartResult {
   functions: Record<string, { bundleKiB: number; readyMs: number; vsBareNode: number; seedStyleVsOurs: number }>;
 }
 
-/** esbuild with NodejsFunction's arguments for this stack: node22, CJS, minified, source maps without sources. */
+/** esbuild with NodejsFunction's arguments for this stack: node22, CJS, minified, source maps without sources, NOT_BUNDLED left out. */
 export function bundle(entry: string, outfile: string): void {
   execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
     entry,
@@ -66,6 +67,7 @@ export function bundle(entry: string, outfile: string): void {
     '--sources-content=false',
     `--outfile=${outfile}`,
     '--log-level=error',
+    ...NOT_BUNDLED.map((name) => `--external:${name}`),
   ]);
 }
 
