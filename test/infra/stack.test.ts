@@ -1,8 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { RISC_REVOCATIONS } from '../../infra/constructs/observability';
-import { ITEM_KINDS } from '../../infra/constructs/token-store';
 import { createTableInput } from '../../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, type FunctionName } from '../../infra/functions';
 import { RefreshPipeline } from '../../infra/constructs/refresh-pipeline';
@@ -265,14 +264,6 @@ describe('least privilege', () => {
     expect(itemStatements[0]?.Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] },
     });
-  });
-
-  it('names item kinds by the partition-key prefixes lib/store writes', () => {
-    const storeSource = readdirSync(path.join(REPO_ROOT, 'lib/store'))
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => readFileSync(path.join(REPO_ROOT, 'lib/store', file), 'utf8'))
-      .join('\n');
-    for (const prefix of Object.values(ITEM_KINDS)) expect(storeSource).toContain(`\`${prefix}\${`);
   });
 
   it('gives risc no access to the client secret when the client ID is configured', () => {
