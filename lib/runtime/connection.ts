@@ -1,0 +1,19 @@
+/** Wiring of `GET /connection`: read-only, so no KMS key and no queue. */
+import { ConnectionStatusQuery } from '../connection';
+import { composition } from './composition';
+import { googleServices, prepareGoogleServices, userStore } from './shared';
+
+export const connectionFunction = composition({
+  prepare() {
+    userStore();
+    prepareGoogleServices();
+  },
+  async build() {
+    const google = await googleServices();
+    return new ConnectionStatusQuery({
+      users: userStore(),
+      idTokens: google.idTokens,
+      requiredScopes: google.config.requiredScopes,
+    });
+  },
+});
