@@ -34,6 +34,13 @@ export const FUNCTION_SPECS = {
     memorySize: 512,
     timeout: Duration.seconds(20),
   },
+  connection: {
+    id: 'Connection',
+    folder: 'connection',
+    description: 'GET /connection: the signed-in user offline-access status and reason, never a token',
+    memorySize: 512,
+    timeout: Duration.seconds(10),
+  },
   risc: {
     id: 'Risc',
     folder: 'risc',

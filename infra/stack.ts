@@ -88,6 +88,11 @@ export class GoogleOfflineAccessStack extends Stack {
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_ALLOWED_AZP: allowedAzp,
     });
+    const connection = addFunction('connection', {
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+      GOOGLE_ALLOWED_AZP: allowedAzp,
+      GOOGLE_REQUIRED_SCOPES: requiredScopes,
+    });
     const risc = addFunction('risc', {
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_ALLOWED_AZP: allowedAzp,
@@ -140,6 +145,12 @@ export class GoogleOfflineAccessStack extends Stack {
       // A failed revoke is retried later through the refresh queue.
       this.pipeline.addProducer(disconnect.function);
     }
+    if (connection) {
+      // Reads the user record, nothing else: no KMS, no writes, no queue.
+      this.store.grantItems(connection.function, 'dynamodb:GetItem');
+      // The client ID (the ID token's audience) is in the secret.
+      this.store.grantReadClientSecret(connection.function);
+    }
     if (risc) {
       // Dedup record per `jti` (Put; Delete when processing failed), user record (Get, Update).
       this.store.grantItems(
@@ -190,6 +201,15 @@ export class GoogleOfflineAccessStack extends Stack {
           'The function verifies the Google ID token in Authorization (signature, iss, aud = the server client ID). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
       });
     }
+    if (connection) {
+      routes.push({
+        method: 'GET',
+        path: '/connection',
+        handler: connection.function,
+        authenticatedBy:
+          'The function verifies the Google ID token in Authorization exactly as /disconnect does (signature, iss, aud = the server client ID, exp). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
+      });
+    }
     if (risc) {
       routes.push({
         path: '/risc',
@@ -220,7 +240,7 @@ export class GoogleOfflineAccessStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
-      description: 'Base URL the apps POST to (/authcode, /disconnect); /risc is for Google',
+      description: 'Base URL the apps call (POST /authcode, GET /connection, POST /disconnect); /risc is for Google',
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'TokenKeyArn', { value: key.keyArn });

@@ -8,7 +8,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 export interface ApiRoute {
-  /** `POST` path, e.g. `/authcode`. */
+  /** @default 'POST' */
+  readonly method?: 'GET' | 'POST';
+  /** Path, e.g. `/authcode`. */
   readonly path: `/${string}`;
   readonly handler: lambda.IFunction;
   /**
@@ -45,7 +47,7 @@ const ACCESS_LOG_FORMAT =
   '"integrationError":"$context.integrationErrorMessage","error":"$context.error.message"}';
 
 /**
- * The public HTTP API (payload format 2.0): one `POST` route per function, a throttled
+ * The public HTTP API (payload format 2.0): one route per function, a throttled
  * `$default` stage, and JSON access logs from which per-route request and 5xx counts are
  * derived (metric filters, so no paid detailed metrics are needed).
  */
@@ -63,13 +65,13 @@ export class PublicApi extends Construct {
 
     const corsOrigins = props.corsOrigins ?? [];
     this.api = new apigw.HttpApi(this, 'HttpApi', {
-      description: 'Google offline access: sign-in code exchange, disconnect, RISC receiver',
+      description: 'Google offline access: sign-in code exchange, connection status, disconnect, RISC receiver',
       createDefaultStage: false,
       ...(corsOrigins.length
         ? {
             corsPreflight: {
               allowOrigins: [...corsOrigins],
-              allowMethods: [apigw.CorsHttpMethod.POST],
+              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
               allowHeaders: ['content-type', 'x-requested-with', 'authorization'],
               maxAge: Duration.hours(1),
             },
@@ -91,11 +93,11 @@ export class PublicApi extends Construct {
       },
     });
 
-    this.routeKeys = props.routes.map((route) => `POST ${route.path}`);
+    this.routeKeys = props.routes.map((route) => `${route.method ?? 'POST'} ${route.path}`);
     for (const route of props.routes) {
       const [created] = this.api.addRoutes({
         path: route.path,
-        methods: [apigw.HttpMethod.POST],
+        methods: [route.method === 'GET' ? apigw.HttpMethod.GET : apigw.HttpMethod.POST],
         integration: new HttpLambdaIntegration(`${route.path.slice(1)}Integration`, route.handler),
       });
       if (created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.authenticatedBy });

@@ -36,6 +36,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'secretsmanager:GetSecretValue',
     'sqs:SendMessage',
   ],
+  // Read-only: the user record and the client ID; no KMS, no writes, no queue.
+  connection: [...LOGS, 'dynamodb:GetItem', 'secretsmanager:GetSecretValue'],
   risc: [
     ...LOGS,
     'dynamodb:GetItem',
@@ -75,6 +77,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'GOOGLE_REDIRECT_URI',
   ],
   disconnect: ['TABLE_NAME', 'KMS_KEY_ID', 'REFRESH_QUEUE_URL', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP'],
+  connection: ['TABLE_NAME', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP', 'GOOGLE_REQUIRED_SCOPES'],
   risc: ['TABLE_NAME', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP'],
   refreshDispatch: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'DISPATCH_SCAN_SEGMENTS', 'DISPATCH_USERS_PER_MESSAGE'],
   refreshWorker: [
@@ -158,7 +161,7 @@ describe('functions', () => {
 
   it('gives the dispatcher a long timeout and the API functions one below the API limit', () => {
     expect(functionProps('refreshDispatch').Timeout).toBeGreaterThanOrEqual(300);
-    for (const name of ['exchange', 'disconnect', 'risc'] as const)
+    for (const name of ['exchange', 'disconnect', 'connection', 'risc'] as const)
       expect(functionProps(name).Timeout).toBeLessThan(30);
   });
 
@@ -232,7 +235,7 @@ describe('least privilege', () => {
 
   it('reads only the client secret', () => {
     const secretId = logicalIdOf(stack, stack.store.clientSecret);
-    for (const name of ['exchange', 'disconnect', 'risc', 'refreshWorker'] as const) {
+    for (const name of ['exchange', 'disconnect', 'connection', 'risc', 'refreshWorker'] as const) {
       const read = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).find(
         (s) => s.Action === 'secretsmanager:GetSecretValue',
       );
@@ -343,11 +346,16 @@ describe('refresh pipeline', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes POST /authcode, /disconnect and /risc to their functions', () => {
+  it('routes POST /authcode, GET /connection, POST /disconnect and POST /risc to their functions', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties?.RouteKey,
     );
-    expect(routes.sort()).toEqual(['POST /authcode', 'POST /disconnect', 'POST /risc']);
+    expect(routes.sort()).toEqual(['GET /connection', 'POST /authcode', 'POST /disconnect', 'POST /risc']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [logicalIdOf(stack, fn('connection').function), 'Arn'] },
+    });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -377,7 +385,11 @@ describe('HTTP API', () => {
     expect(template.toJSON().Resources[logicalIdOf(stack, stack.api.api)].Properties.CorsConfiguration).toBeUndefined();
     const withCors = templateOf(buildStack(project, { context: { corsOrigins: 'https://app.example.com' } }).stack);
     withCors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'] }),
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://app.example.com'],
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: ['content-type', 'x-requested-with', 'authorization'],
+      }),
     });
   });
 });
