@@ -1,16 +1,17 @@
 /*
  * The web app's side of Google offline access, exactly as it runs in production: Google
  * Identity Services signs the user in (an ID token, kept in this closure only, for
- * /connection and /disconnect) and, separately, asks for offline access with the popup code
- * client; the one-time code goes straight to POST /authcode. No token, code or secret is
+ * GET /connection and POST /disconnect) and, separately, asks for offline access with the popup
+ * code client; the one-time code goes straight to POST /authcode. No token, code or secret is
  * ever shown or stored (no localStorage, no cookies, nothing in the URL).
- * Configuration (script URL, client ID, API URL) comes from config.js.
+ * The three settings that differ between local and production come from config.js.
  */
-(function () {
+(() => {
   'use strict';
-  var config = window.APP_CONFIG;
-  var SCOPES = 'openid email profile https://www.googleapis.com/auth/drive.appdata';
-  var REASONS = {
+  const config = window.APP_CONFIG;
+  const SCOPES = 'openid email profile https://www.googleapis.com/auth/drive.appdata';
+  /** What to tell the user for each reason of GET /connection (and POST /authcode). */
+  const REASONS = {
     no_refresh_token: 'Google did not grant offline access. Connect again and approve the consent screen.',
     missing_scopes: 'You did not allow access to your Drive app data. Connect again and tick it.',
     revoked: 'Access was removed at Google. Connect again to restore it.',
@@ -20,93 +21,89 @@
     account_disabled: 'Your Google account was disabled.',
     user_disconnected: 'You disconnected Google Drive. Connect again whenever you like.',
   };
-  var ASK_AGAIN = [
+  /** Reasons the user can fix by connecting again. */
+  const ASK_AGAIN = new Set([
     'no_refresh_token',
     'missing_scopes',
     'revoked',
     'testing_mode_expiry',
     'reauth_required',
     'user_disconnected',
-  ];
+  ]);
 
-  var idToken = null; // in memory only
-  var user = null;
-  var $ = function (id) {
-    return document.getElementById(id);
-  };
+  let idToken = null; // in memory only
+  let user = null;
+  const $ = (id) => document.getElementById(id);
 
-  function say(text, kind) {
+  function say(text, kind = '') {
     $('message').textContent = text;
-    $('message').className = kind || '';
+    $('message').className = kind;
   }
 
   function loadGoogleIdentityServices() {
-    return new Promise(function (resolve, reject) {
-      var script = document.createElement('script');
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
       script.src = config.gisScriptUrl;
       script.async = true;
       script.onload = resolve;
-      script.onerror = function () {
-        reject(new Error('Google Identity Services could not be loaded'));
-      };
+      script.onerror = () => reject(new Error('Google Identity Services could not be loaded'));
       document.head.appendChild(script);
     });
   }
 
-  /** Calls our API; rejects with { status, error, message } (status 0 when it could not be reached). */
-  function callApi(method, path, body) {
-    var headers = { 'X-Requested-With': 'XMLHttpRequest' };
-    if (body) headers['Content-Type'] = 'application/json';
-    if (idToken && path !== '/authcode') headers.Authorization = 'Bearer ' + idToken;
-    return fetch(config.apiUrl + path, {
-      method: method,
-      headers: headers,
-      body: body ? JSON.stringify(body) : undefined,
-      credentials: 'omit',
-      cache: 'no-store',
-    }).then(
-      function (response) {
-        return response.json().then(
-          function (data) {
-            if (response.ok) return data;
-            throw { status: response.status, error: data.error, message: data.message };
-          },
-          function () {
-            throw {
-              status: response.status,
-              error: 'bad_response',
-              message: 'The API answered HTTP ' + response.status,
-            };
-          },
-        );
-      },
-      function () {
-        throw {
-          status: 0,
-          error: 'unreachable',
-          message: 'Could not reach the API (offline, or this site is not allowed to call it).',
-        };
-      },
-    );
+  class ApiError extends Error {
+    constructor(status, error, message) {
+      super(message);
+      this.status = status; // 0: the API could not be reached
+      this.error = error;
+    }
   }
 
+  /** Calls our API with the ID token as bearer (once signed in). @throws ApiError */
+  async function callApi(method, path, body) {
+    const headers = { 'X-Requested-With': 'XMLHttpRequest' };
+    if (body) headers['Content-Type'] = 'application/json';
+    if (idToken) headers.Authorization = `Bearer ${idToken}`;
+    let response;
+    try {
+      response = await fetch(`${config.apiUrl}${path}`, {
+        method,
+        headers,
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(
+        0,
+        'unreachable',
+        'Could not reach the API (offline, or this site is not allowed to call it).',
+      );
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, data.error, data.message ?? `HTTP ${response.status}`);
+    return data;
+  }
+
+  /** The ID token's claims, for showing who is signed in (its signature is our API's business). */
   function claimsOf(jwt) {
-    var part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(decodeURIComponent(escape(atob(part))));
+    const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
   }
 
   /* ---- Sign In With Google: authentication ---- */
 
-  function onCredential(response) {
-    idToken = response.credential;
-    var claims = claimsOf(idToken);
-    user = { name: claims.name || claims.email || claims.sub, email: claims.email || '' };
+  function onCredential({ credential }) {
+    idToken = credential;
+    const claims = claimsOf(credential);
+    user = { name: claims.name ?? claims.email ?? claims.sub, email: claims.email ?? '' };
     $('user-name').textContent = user.name;
     $('user-email').textContent = user.email;
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
     say('');
-    loadConnection();
+    void loadConnection();
   }
 
   function signOut() {
@@ -122,121 +119,105 @@
   /* ---- the code client: authorization for offline access ---- */
 
   function connect() {
-    var client = google.accounts.oauth2.initCodeClient({
+    const codeClient = google.accounts.oauth2.initCodeClient({
       client_id: config.clientId,
       scope: SCOPES,
       ux_mode: 'popup',
-      login_hint: user ? user.email : undefined,
+      login_hint: user?.email,
       callback: onCode,
-      error_callback: function (error) {
+      error_callback: ({ type }) =>
         say(
-          error.type === 'popup_closed'
+          type === 'popup_closed'
             ? 'The Google window was closed before you finished. Nothing was changed.'
             : 'The Google window could not be opened (allow pop-ups for this site).',
           'error',
-        );
-      },
+        ),
     });
-    client.requestCode();
+    codeClient.requestCode();
   }
 
-  function onCode(response) {
+  async function onCode(response) {
     if (response.error) {
-      say(
+      const text =
         response.error === 'access_denied'
           ? 'No problem: you did not allow access, so nothing was stored. You can connect any time.'
-          : 'Google did not grant access (' + response.error + ').',
-        'error',
-      );
-      return;
+          : `Google did not grant access (${response.error}).`;
+      return say(text, 'error');
     }
     say('Connecting…');
-    // The code goes to our server once, in the body; it is never shown or kept here.
-    callApi('POST', '/authcode', { authCode: response.code, redirectUri: 'postmessage' }).then(
-      function (answer) {
-        $('answer').textContent = JSON.stringify(answer, null, 2);
-        $('answer-box').hidden = false;
-        say(
-          answer.offlineAccess
-            ? 'Connected: offline access is on.'
-            : REASONS[answer.reason] || 'Offline access is not on yet.',
-          answer.offlineAccess ? 'ok' : 'error',
-        );
-        return loadConnection();
-      },
-      function (error) {
-        say('Connecting failed: ' + error.message, 'error');
-      },
-    );
+    try {
+      // The code goes to our server once, in the body; it is never shown or kept here.
+      const answer = await callApi('POST', '/authcode', { authCode: response.code, redirectUri: 'postmessage' });
+      $('answer').textContent = JSON.stringify(answer, null, 2);
+      $('answer-box').hidden = false;
+      if (answer.offlineAccess) say('Connected: offline access is on.', 'ok');
+      else say(REASONS[answer.reason] ?? 'Offline access is not on yet.', 'error');
+      await loadConnection();
+    } catch (error) {
+      say(`Connecting failed: ${error.message}`, 'error');
+    }
   }
 
   /* ---- GET /connection and POST /disconnect ---- */
 
-  function list(values) {
-    return values && values.length ? values.join('\n') : '—';
-  }
+  const list = (values) => (values?.length ? values.join('\n') : '—');
+  const when = (iso) => new Date(iso).toLocaleString();
 
-  function showConnection(c) {
-    $('status').textContent = c.status.replace('_', ' ');
-    $('status').className = 'status-' + c.status;
-    $('reason').textContent = c.reason ? REASONS[c.reason] || c.reason : '—';
-    $('reason').dataset.reason = c.reason || '';
-    $('granted-scopes').textContent = list(c.grantedScopes);
-    $('missing-scopes').textContent = list(c.missingScopes);
-    $('last-refresh').textContent = c.lastRefreshAt ? new Date(c.lastRefreshAt).toLocaleString() : 'not yet';
-    var jobs = Object.keys(c.jobs || {});
-    $('jobs').textContent = jobs.length
-      ? jobs
-          .map(function (name) {
-            return name + ': ' + c.jobs[name].status + ' at ' + new Date(c.jobs[name].at).toLocaleString();
-          })
-          .join('\n')
+  function showConnection(connection) {
+    const { status, reason, jobs = {} } = connection;
+    $('status').textContent = status.replace('_', ' ');
+    $('status').className = `status-${status}`;
+    $('reason').textContent = reason ? (REASONS[reason] ?? reason) : '—';
+    $('reason').dataset.reason = reason ?? '';
+    $('granted-scopes').textContent = list(connection.grantedScopes);
+    $('missing-scopes').textContent = list(connection.missingScopes);
+    $('last-refresh').textContent = connection.lastRefreshAt ? when(connection.lastRefreshAt) : 'not yet';
+    const names = Object.keys(jobs);
+    $('jobs').textContent = names.length
+      ? names.map((name) => `${name}: ${jobs[name].status} at ${when(jobs[name].at)}`).join('\n')
       : 'none yet';
-    var askAgain = c.status === 'not_connected' || ASK_AGAIN.indexOf(c.reason) >= 0;
-    $('connect').hidden = c.status === 'active' || !askAgain;
-    $('connect').textContent = c.status === 'not_connected' ? 'Connect Google Drive' : 'Connect again';
-    $('disconnect').hidden = c.status !== 'active' && c.status !== 'needs_reconnect';
+    const askAgain = status === 'not_connected' || ASK_AGAIN.has(reason);
+    $('connect').hidden = !askAgain;
+    $('connect').textContent = status === 'not_connected' ? 'Connect Google Drive' : 'Connect again';
+    $('disconnect').hidden = status !== 'active' && status !== 'needs_reconnect';
   }
 
-  function loadConnection() {
-    return callApi('GET', '/connection').then(showConnection, function (error) {
+  async function loadConnection() {
+    try {
+      showConnection(await callApi('GET', '/connection'));
+    } catch (error) {
       if (error.status === 401) {
         // The ID token expired (they last an hour): sign in again for a fresh one.
         signOut();
-        say('Your sign-in has expired: please sign in again.', 'error');
-        return;
+        return say('Your sign-in has expired: please sign in again.', 'error');
       }
       $('status').textContent = 'unknown';
       say(error.message, 'error');
-    });
+    }
   }
 
-  function disconnect() {
-    callApi('POST', '/disconnect').then(
-      function () {
-        say('Disconnected: Google access was revoked and nothing is kept on our servers.', 'ok');
-        return loadConnection();
-      },
-      function (error) {
-        say('Disconnecting failed: ' + error.message, 'error');
-      },
-    );
+  async function disconnect() {
+    try {
+      await callApi('POST', '/disconnect');
+      say('Disconnected: Google access was revoked and nothing is kept on our servers.', 'ok');
+      await loadConnection();
+    } catch (error) {
+      say(`Disconnecting failed: ${error.message}`, 'error');
+    }
   }
 
   /* ---- start ---- */
 
   $('connect').addEventListener('click', connect);
-  $('reload').addEventListener('click', loadConnection);
-  $('disconnect').addEventListener('click', disconnect);
+  $('reload').addEventListener('click', () => void loadConnection());
+  $('disconnect').addEventListener('click', () => void disconnect());
   $('sign-out').addEventListener('click', signOut);
 
   loadGoogleIdentityServices().then(
-    function () {
+    () => {
       google.accounts.id.initialize({ client_id: config.clientId, callback: onCredential, auto_select: false });
       google.accounts.id.renderButton($('gsi-button'), { type: 'standard', text: 'signin_with', shape: 'pill' });
     },
-    function (error) {
-      say(error.message, 'error');
-    },
+    (error) => say(error.message, 'error'),
   );
 })();
