@@ -95,7 +95,7 @@ describe('the Google emulator in the browser', () => {
     const { message, origin } = posted(page.html);
     expect(origin).toBe(ORIGIN);
     expect(message).toMatchObject({ type: 'gis-emulator-response', state: STATE });
-    expect(message.response.scope.split(' ')).not.toContain(DRIVE_APPDATA);
+    expect(message.response.scope!.split(' ')).not.toContain(DRIVE_APPDATA);
     await expect(redeem(message.response.code!, '')).rejects.toThrow(); // the Android flow's redirect_uri
     const { tokens } = await redeem(message.response.code!);
     expect(tokens.scope?.split(' ')).not.toContain(DRIVE_APPDATA);
