@@ -1,5 +1,5 @@
 import { connectionState } from '../../lib/connection';
-import type { UserRecord } from '../../lib/store/token-store';
+import type { UserRecord } from '../../lib/store/users';
 
 const REQUIRED = ['https://www.googleapis.com/auth/drive.appdata'];
 
