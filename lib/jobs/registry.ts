@@ -1,15 +1,29 @@
 /** Every offline job the product knows, by name; `REFRESH_JOBS` picks which ones run. */
 import { ConfigError } from '../errors';
 import { appDataSummaryJob } from './appdata-summary';
+import { driveChangesJob, type DriveChangesDependencies } from './drive-changes';
 import type { OfflineJob } from './types';
 
-const KNOWN_JOBS: readonly OfflineJob[] = [appDataSummaryJob];
+/** What jobs with dependencies are built from; resolved when such a job first runs. */
+export interface JobWiring {
+  driveChanges: () => DriveChangesDependencies;
+}
+
+const UNWIRED: JobWiring = {
+  driveChanges: () => {
+    throw new ConfigError('The drive-changes job was selected without its wiring (lib/runtime/refresh-worker.ts)');
+  },
+};
+
+export function knownJobs(wiring: JobWiring = UNWIRED): OfflineJob[] {
+  return [appDataSummaryJob, driveChangesJob(wiring.driveChanges)];
+}
 
 /**
  * The jobs named in `REFRESH_JOBS`, in that order.
  * @throws ConfigError naming REFRESH_JOBS for an unknown or repeated name.
  */
-export function selectJobs(names: readonly string[], known: readonly OfflineJob[] = KNOWN_JOBS): OfflineJob[] {
+export function selectJobs(names: readonly string[], known: readonly OfflineJob[] = knownJobs()): OfflineJob[] {
   const selected = names.map((name) => {
     const job = known.find((candidate) => candidate.name === name);
     if (!job)

@@ -1,7 +1,9 @@
 /** Wiring of `POST /disconnect`. */
 import { Disconnect } from '../disconnect';
+import { OfflineJobCleanup } from '../jobs/cleanup';
+import { driveClientFactory } from '../jobs/drive';
 import { composition } from './composition';
-import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+import { googleServices, jobStateStore, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
 
 export const disconnectFunction = composition({
   prepare() {
@@ -18,6 +20,11 @@ export const disconnectFunction = composition({
       oauth: google.oauth,
       idTokens: google.idTokens,
       revocations: revocationQueue(),
+      jobCleanup: new OfflineJobCleanup({
+        states: jobStateStore(),
+        oauth: google.oauth,
+        driveFor: driveClientFactory(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
+      }),
     });
   },
 });

@@ -1,8 +1,9 @@
 /** Wiring of `POST /risc`. It never decrypts: no KMS key. */
+import { OfflineJobCleanup } from '../jobs/cleanup';
 import { createRiscReceiver, riscIssuer } from '../risc';
 import { once } from '../memo';
 import { composition } from './composition';
-import { googleServices, prepareGoogleServices, securityEventLedger, userStore } from './shared';
+import { googleServices, jobStateStore, prepareGoogleServices, securityEventLedger, userStore } from './shared';
 
 const issuer = once(() => riscIssuer());
 
@@ -21,6 +22,7 @@ export const riscFunction = composition({
       audiences: google.trustedClientIds,
       endpoints: google.endpoints,
       issuer: issuer(),
+      jobCleanup: new OfflineJobCleanup({ states: jobStateStore() }),
     });
   },
 });

@@ -4,7 +4,8 @@
  * emulators by setting the environment first). Every function's own wiring is in the
  * module beside this one that carries its name.
  */
-import { dynamoClient, kmsClient, secretsClient, sqsClient } from '../aws/clients';
+import { dynamoClient, eventBridgeClient, kmsClient, secretsClient, sqsClient } from '../aws/clients';
+import { EventBridgePublisher } from '../aws/eventbridge';
 import { kmsCipher } from '../aws/kms-data-keys';
 import { SqsRevocationQueue } from '../aws/sqs-queues';
 import { googleConfig, requireEnv, type GoogleConfig } from '../config';
@@ -13,8 +14,10 @@ import { googleEndpoints, type GoogleEndpoints } from '../google/endpoints';
 import { IdTokenVerifier } from '../google/id-token';
 import { RemoteKeySet } from '../google/jwt';
 import { GoogleOAuth } from '../google/oauth';
+import { eventBusName } from '../jobs/config';
 import { once, onceAsync } from '../memo';
 import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
+import { DynamoJobStateStore } from '../store/dynamodb/job-state';
 import { DynamoSecurityEventLedger } from '../store/dynamodb/security-event-ledger';
 import { DynamoUserStore } from '../store/dynamodb/user-store';
 
@@ -23,6 +26,8 @@ const tableName = once(() => requireEnv('TABLE_NAME'));
 export const userStore = once(() => new DynamoUserStore(dynamoClient(), tableName()));
 export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
 export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
+export const jobStateStore = once(() => new DynamoJobStateStore(dynamoClient(), tableName()));
+export const eventPublisher = once(() => new EventBridgePublisher(eventBridgeClient(), eventBusName()));
 /** Only functions that decrypt are handed a KMS key (risc and the dispatcher are not). */
 export const tokenCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID')));
 export const revocationQueue = once(() => new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL')));
