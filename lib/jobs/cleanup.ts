@@ -51,10 +51,17 @@ export class OfflineJobCleanup implements UserJobsCleanup {
     }
     try {
       const { accessToken } = await oauth.refreshAccessToken(refreshToken);
-      const stopped = await stopChannel(driveFor(accessToken), channel, logger.createChild({ persistentKeys: { userId } }));
+      const stopped = await stopChannel(
+        driveFor(accessToken),
+        channel,
+        logger.createChild({ persistentKeys: { userId } }),
+      );
       if (stopped) logger.info('drive push channel stopped', { userId, channelId: channel.id });
     } catch (error) {
-      logger.warn('could not stop the drive push channel; it lapses by itself', { userId, error: describeError(error) });
+      logger.warn('could not stop the drive push channel; it lapses by itself', {
+        userId,
+        error: describeError(error),
+      });
     }
   }
 }

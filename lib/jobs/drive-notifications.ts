@@ -62,7 +62,9 @@ export class DriveNotificationReceiver {
   async receive(notification: DriveNotification): Promise<NotificationOutcome> {
     const { channelId, token, resourceId, resourceState } = notification;
     if (!channelId || !resourceState) {
-      throw new InvalidRequestError('Not a Drive push notification: X-Goog-Channel-ID and X-Goog-Resource-State are required');
+      throw new InvalidRequestError(
+        'Not a Drive push notification: X-Goog-Channel-ID and X-Goog-Resource-State are required',
+      );
     }
     if (token) rememberSecret(token);
     const userId = token ? userIdOfChannelToken(token) : undefined;

@@ -3,7 +3,14 @@ import { Disconnect } from '../disconnect';
 import { OfflineJobCleanup } from '../jobs/cleanup';
 import { driveClientFactory } from '../jobs/drive';
 import { composition } from './composition';
-import { googleServices, jobStateStore, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+import {
+  googleServices,
+  jobStateStore,
+  prepareGoogleServices,
+  revocationQueue,
+  tokenCipher,
+  userStore,
+} from './shared';
 
 export const disconnectFunction = composition({
   prepare() {

@@ -83,9 +83,7 @@ describe('drive-changes', () => {
     await run('dc-first');
 
     expect((await states.load('dc-first', 'drive-changes'))?.pageToken).toEqual(expect.any(String));
-    expect(driveRequestsOf(stack, 'dc-first').map((entry) => entry.path)).toEqual([
-      '/drive/v3/changes/startPageToken',
-    ]);
+    expect(driveRequestsOf(stack, 'dc-first').map((entry) => entry.path)).toEqual(['/drive/v3/changes/startPageToken']);
     expect(await resultOf('dc-first')).toMatchObject({ status: 'ok', detail: { changes: 0, started: 'first_run' } });
     expect(changeEvents()).toEqual([]);
   });

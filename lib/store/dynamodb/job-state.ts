@@ -65,7 +65,10 @@ export class DynamoJobStateStore implements JobStateStore {
   }
 
   async closeWindow(userId: string, key: string, openedAtMs: number): Promise<void> {
-    await this.conditionally(userId, new Expression().remove(`${WINDOW}${key}`).whereEquals(`${WINDOW}${key}`, openedAtMs));
+    await this.conditionally(
+      userId,
+      new Expression().remove(`${WINDOW}${key}`).whereEquals(`${WINDOW}${key}`, openedAtMs),
+    );
   }
 
   /** An UpdateItem of the user's item; false when its condition failed. */
