@@ -3,7 +3,6 @@
  * exchange, the real worker handler, Drive changes from the Google emulator, job state in
  * DynamoDB, `Drive Changes` events on the EventBridge stand-in.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DriveChangesBatch } from '../../lib/jobs/drive-changes';
 import type { DynamoJobStateStore } from '../../lib/store/dynamodb/job-state';
 import type { DynamoUserStore } from '../../lib/store/dynamodb/user-store';
@@ -46,7 +45,7 @@ beforeAll(async () => {
   const disconnect = await import('../../functions/disconnect');
   worker = (await import('../../functions/refresh-worker')).handler;
   const { dynamoClient } = await import('../../lib/aws/clients');
-  jobStateWrites = countJobStateWrites(dynamoClient() as DynamoDBClient);
+  jobStateWrites = countJobStateWrites(dynamoClient());
   api = await stack.serve({ 'POST /authcode': exchange.handler, 'POST /disconnect': disconnect.handler });
   states = jobStatesOf(stack);
   users = userStoreOf(stack);

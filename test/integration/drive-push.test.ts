@@ -189,7 +189,7 @@ describe('Drive push', () => {
     expect(channels[0]!.id).not.toBe(old!.id);
     expect((await states.load('push-renew', 'drive-changes'))?.channel).toMatchObject({ id: channels[0]!.id });
     expect(
-      (await stack.google.requests()).filter((e) => e.sub === 'push-renew' && e.path === '/drive/v3/channels/stop'),
+      stack.google.requests().filter((e) => e.sub === 'push-renew' && e.path === '/drive/v3/channels/stop'),
     ).toEqual([expect.objectContaining({ status: 204 })]);
   });
 
