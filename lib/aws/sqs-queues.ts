@@ -90,6 +90,8 @@ export class SqsRevocationQueue implements RevocationQueue {
   }
 }
 
+export const EARLY_RUN_TRIGGER = 'drive-push';
+
 /** Early runs asked for by Drive push: one `refresh` message of one user, delayed so a burst makes one run. */
 export class SqsUserRunQueue implements UserRunQueue {
   constructor(
@@ -98,7 +100,13 @@ export class SqsUserRunQueue implements UserRunQueue {
   ) {}
 
   async enqueueUserRun(userId: string, cycle: string, delaySeconds: number): Promise<void> {
-    const message: RefreshUsersMessage = { kind: 'refresh', cycle, users: [userId] };
+    // `trigger` is for people reading the queue (and the local stack's poller); the worker ignores it.
+    const message: RefreshUsersMessage & { trigger: string } = {
+      kind: 'refresh',
+      cycle,
+      users: [userId],
+      trigger: EARLY_RUN_TRIGGER,
+    };
     try {
       await this.sqs.send(
         new SendMessageCommand({

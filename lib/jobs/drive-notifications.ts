@@ -7,7 +7,7 @@
  *   holds this very channel id and resource id, and whose stored hash matches the token.
  *   Anything else (forged, stale, stopped channels) is acknowledged and ignored — Google
  *   would only resend a non-2xx — never enqueued. A request without the headers is a 400.
- * - `sync` (sent when a channel opens) is acknowledged only.
+ * - `sync` (sent when a channel opens, often before we stored it) is acknowledged only.
  * - Bursts collapse: the first `change` of a window opens it (one conditional write) and
  *   enqueues one run delayed by the window, so that run starts after every change of the
  *   burst and sees them all; the rest of the window is acknowledged only.
@@ -36,7 +36,7 @@ export interface DriveNotification {
 export type NotificationOutcome =
   | { status: 'queued'; userId: string }
   | { status: 'collapsed'; userId: string }
-  | { status: 'sync'; userId: string }
+  | { status: 'sync' }
   | { status: 'ignored'; reason: 'unknown_channel' | 'wrong_token' | 'not_a_change' };
 
 export interface DriveNotificationDependencies {
@@ -66,6 +66,8 @@ export class DriveNotificationReceiver {
         'Not a Drive push notification: X-Goog-Channel-ID and X-Goog-Resource-State are required',
       );
     }
+    // A channel's first message only confirms it opened (it may even beat our record of it).
+    if (resourceState === 'sync') return { status: 'sync' };
     if (token) rememberSecret(token);
     const userId = token ? userIdOfChannelToken(token) : undefined;
     if (!token || !userId) return this.ignored('wrong_token', channelId);
@@ -74,7 +76,6 @@ export class DriveNotificationReceiver {
       return this.ignored('unknown_channel', channelId);
     }
     if (!channelTokenMatches(channel, token)) return this.ignored('wrong_token', channelId);
-    if (resourceState === 'sync') return { status: 'sync', userId };
     if (!CHANGE_STATES.has(resourceState)) return this.ignored('not_a_change', channelId);
 
     const nowMs = this.now();
