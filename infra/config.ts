@@ -30,7 +30,8 @@ export const CONTEXT_DEFAULTS = {
   corsOrigins: '',
   metricsNamespace: 'GoogleOfflineAccess',
   revokedUsersAlarmThreshold: 100,
-} as const satisfies Record<string, string | number>;
+  drivePush: false,
+} as const satisfies Record<string, string | number | boolean>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
@@ -71,6 +72,11 @@ export interface InfraConfig {
   readonly metricsNamespace: string;
   /** `RevokedUsers` per hour above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
+  /**
+   * Drive push: `POST /drive/notifications` and its function, and `DRIVE_PUSH_ADDRESS` for
+   * the worker, so `drive-changes` keeps a watch channel per user (needs it in `refreshJobs`).
+   */
+  readonly drivePush: boolean;
 }
 
 export class InfraConfigError extends Error {
@@ -167,7 +173,11 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
       'a CloudWatch namespace not starting with AWS/',
     ),
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+    drivePush: reader.boolean('drivePush'),
   };
+  if (config.drivePush && !config.refreshJobs.includes('drive-changes')) {
+    problems.push('drivePush: needs the drive-changes job in refreshJobs');
+  }
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
@@ -253,6 +263,12 @@ class ContextReader {
       this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
+  }
+
+  boolean(key: ContextKey): boolean {
+    const raw = this.raw(key);
+    if (raw !== 'true' && raw !== 'false') this.problems.push(`${key}: expected true or false, got "${raw}"`);
+    return raw === 'true';
   }
 
   integer(key: ContextKey, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { InfraConfig } from './config';
 import { Observability } from './constructs/observability';
@@ -107,6 +108,8 @@ export class GoogleOfflineAccessStack extends Stack {
       REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
       ...dispatchSettings,
     });
+    // Drive push (opt-in): Google's notifications in, early runs of one user out.
+    const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
@@ -139,6 +142,8 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantReadClientSecret(disconnect.function);
       // A failed revoke is retried later through the refresh queue.
       this.pipeline.addProducer(disconnect.function);
+      // Forgets the offline jobs' state of the user (after stopping its Drive channel at Google).
+      this.store.grantJobStateItems(disconnect.function, 'dynamodb:DeleteItem');
     }
     if (risc) {
       // Dedup record per `jti` (Put; Delete when processing failed), user record (Get, Update).
@@ -171,6 +176,23 @@ export class GoogleOfflineAccessStack extends Stack {
       // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
       this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
       this.store.grantReadClientSecret(worker.function);
+      // Jobs' state is read and written with the user-record grants above (same table);
+      // a revoked user's state is deleted, and only job state may be.
+      this.store.grantJobStateItems(worker.function, 'dynamodb:DeleteItem');
+      if (config.refreshJobs.includes('drive-changes')) {
+        // `Drive Changes` events, on the default bus.
+        worker.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['events:PutEvents'],
+            resources: [this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+          }),
+        );
+      }
+    }
+    if (driveNotifications) {
+      // Reads the user's job state (the channel) and opens the burst window on it; queues the early run.
+      this.store.grantJobStateItems(driveNotifications.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      this.pipeline.addProducer(driveNotifications.function);
     }
 
     const routes: ApiRoute[] = [];
@@ -198,6 +220,14 @@ export class GoogleOfflineAccessStack extends Stack {
           "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
       });
     }
+    if (driveNotifications) {
+      routes.push({
+        path: '/drive/notifications',
+        handler: driveNotifications.function,
+        authenticatedBy:
+          "Google's push sender carries no credentials: the function checks the channel token (a per-channel secret, stored hashed) against the channel and resource ids it opened.",
+      });
+    }
     this.api = new PublicApi(this, 'Api', {
       routes,
       rateLimit: config.apiRateLimit,
@@ -205,6 +235,10 @@ export class GoogleOfflineAccessStack extends Stack {
       metricsNamespace: config.metricsNamespace,
       corsOrigins: config.corsOrigins,
     });
+
+    if (driveNotifications && worker) {
+      worker.function.addEnvironment('DRIVE_PUSH_ADDRESS', `${this.api.url}drive/notifications`);
+    }
 
     this.observability = new Observability(this, 'Observability', {
       functions: Object.fromEntries(Object.values(this.functions).map((fn) => [fn.node.id, fn.function])),

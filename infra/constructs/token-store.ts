@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TOKEN_PURPOSE } from '../../lib/crypto/envelope';
-import { TOKEN_TABLE, TOKEN_TABLE_INDEXES } from '../../lib/store/table-definition';
+import { JOB_STATE_PREFIX, TOKEN_TABLE, TOKEN_TABLE_INDEXES } from '../../lib/store/table-definition';
 
 /** Item-level DynamoDB actions a function may be granted on the token table. */
 export type TableItemAction =
@@ -137,6 +137,20 @@ export class TokenStore extends Construct {
   /** Item actions on the table itself (not its indexes). */
   grantItems(grantee: iam.IGrantable, ...actions: TableItemAction[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
+  }
+
+  /**
+   * Item actions on the offline jobs' state items only (`JOBSTATE#<sub>`): a condition on
+   * the partition key keeps these grants off the user records and ledgers.
+   */
+  grantJobStateItems(grantee: iam.IGrantable, ...actions: TableItemAction[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOB_STATE_PREFIX}*`] } },
+      }),
+    );
   }
 
   /** Query or Scan on the named indexes only. */

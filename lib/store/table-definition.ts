@@ -6,9 +6,14 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
+ * - `JOBSTATE#<sub>`: what the offline jobs remember about the user between runs (page
+ *   token, push channel); deleted with the grant.
  * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/** Partition key prefix of the offline jobs' state items (IAM grants are scoped by it). */
+export const JOB_STATE_PREFIX = 'JOBSTATE#';
 
 export interface IndexDefinition {
   readonly indexName: string;

@@ -43,6 +43,7 @@ describe('deployment parameters', () => {
       corsOrigins: [],
       metricsNamespace: 'GoogleOfflineAccess',
       revokedUsersAlarmThreshold: 100,
+      drivePush: false,
     });
   });
 

@@ -35,6 +35,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'kms:Decrypt',
     'secretsmanager:GetSecretValue',
     'sqs:SendMessage',
+    // Only on job state items (JOBSTATE#): see the drive push suite.
+    'dynamodb:DeleteItem',
   ],
   risc: [
     ...LOGS,
@@ -62,7 +64,11 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'sqs:GetQueueUrl',
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
+    // A revoked user's job state (JOBSTATE# items only), and drive-changes' events.
+    'dynamodb:DeleteItem',
+    'events:PutEvents',
   ],
+  driveNotifications: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
 };
 
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
@@ -89,7 +95,9 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'REFRESH_QUEUE_URL',
     'DISPATCH_SCAN_SEGMENTS',
     'DISPATCH_USERS_PER_MESSAGE',
+    'DRIVE_PUSH_ADDRESS',
   ],
+  driveNotifications: ['TABLE_NAME', 'REFRESH_QUEUE_URL'],
 };
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
 
@@ -102,6 +110,8 @@ const CONTEXT = {
   apiBurstLimit: '40',
   alarmEmail: 'oncall@example.com',
   metricsNamespace: 'Acme/GoogleAccess',
+  refreshJobs: 'appdata-summary,drive-changes',
+  drivePush: 'true',
 };
 
 let project: StubProject;
@@ -158,7 +168,7 @@ describe('functions', () => {
 
   it('gives the dispatcher a long timeout and the API functions one below the API limit', () => {
     expect(functionProps('refreshDispatch').Timeout).toBeGreaterThanOrEqual(300);
-    for (const name of ['exchange', 'disconnect', 'risc'] as const)
+    for (const name of ['exchange', 'disconnect', 'risc', 'driveNotifications'] as const)
       expect(functionProps(name).Timeout).toBeLessThan(30);
   });
 
@@ -169,7 +179,11 @@ describe('functions', () => {
     expect(exchange.GOOGLE_REQUIRED_SCOPES).toBe('https://www.googleapis.com/auth/drive.appdata');
     expect(exchange.POWERTOOLS_METRICS_NAMESPACE).toBe('Acme/GoogleAccess');
     const worker = (functionProps('refreshWorker').Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(worker).toMatchObject({ REFRESH_JOBS: 'appdata-summary', GOOGLE_QPS: '10', REFRESH_USER_CONCURRENCY: '8' });
+    expect(worker).toMatchObject({
+      REFRESH_JOBS: 'appdata-summary,drive-changes',
+      GOOGLE_QPS: '10',
+      REFRESH_USER_CONCURRENCY: '8',
+    });
   });
 });
 
@@ -343,11 +357,11 @@ describe('refresh pipeline', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes POST /authcode, /disconnect and /risc to their functions', () => {
+  it('routes POST /authcode, /disconnect, /risc and /drive/notifications to their functions', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties?.RouteKey,
     );
-    expect(routes.sort()).toEqual(['POST /authcode', 'POST /disconnect', 'POST /risc']);
+    expect(routes.sort()).toEqual(['POST /authcode', 'POST /disconnect', 'POST /drive/notifications', 'POST /risc']);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

@@ -6,10 +6,10 @@
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobState, JobStateStore } from '../job-state';
-import { TOKEN_TABLE } from '../table-definition';
+import { JOB_STATE_PREFIX, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
-export const JOB_STATE_PREFIX = 'JOBSTATE#';
+export { JOB_STATE_PREFIX };
 const PK = TOKEN_TABLE.partitionKey;
 const STATE = 'state:';
 const WINDOW = 'window:';
