@@ -80,7 +80,9 @@ export function driveChangesJob(wiring: () => DriveChangesDependencies): Offline
   return {
     name: DRIVE_CHANGES_JOB,
     requiredScopes: [DRIVE_APPDATA_SCOPE],
-    run: ({ drive, userId, logger }) => syncChanges(wiring(), drive, userId, logger),
+    async run({ drive, userId, logger }) {
+      return syncChanges(wiring(), drive, userId, logger);
+    },
   };
 }
 
