@@ -80,7 +80,9 @@ export async function openChannel(
     },
   });
   if (!data.resourceId) throw new Error('Drive opened a watch channel without a resource id');
-  return { id, resourceId: data.resourceId, tokenHash, expiresAt: Number(data.expiration ?? 0) };
+  // Google answers with the expiration it granted (it may cut the one asked for).
+  const expiresAt = Number(data.expiration) || input.nowMs + input.settings.channelLifetimeMs;
+  return { id, resourceId: data.resourceId, tokenHash, expiresAt };
 }
 
 /**
