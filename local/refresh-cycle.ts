@@ -57,7 +57,7 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
   const { handler: dispatch } = await import('../functions/refresh-dispatch');
   const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
   const { dispatchConfig } = await import('../lib/refresh/config');
-  const { sqsClient } = await import('../lib/aws/clients');
+  const { sqsClient } = await import('../lib/aws/clients/sqs');
   refreshWorkerFunction.prepare();
   const worker = await refreshWorkerFunction.service();
   const kmsBefore = await kmsRequestCount();
@@ -93,7 +93,7 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
 export async function runEarlyRuns(): Promise<{ userId: string; status: UserBatchStatus }[]> {
   const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
   const { dispatchConfig } = await import('../lib/refresh/config');
-  const { sqsClient } = await import('../lib/aws/clients');
+  const { sqsClient } = await import('../lib/aws/clients/sqs');
   const { EARLY_RUN_TRIGGER } = await import('../lib/aws/sqs-queues');
   refreshWorkerFunction.prepare();
   const worker = await refreshWorkerFunction.service();

@@ -3,14 +3,9 @@ import { Disconnect } from '../disconnect';
 import { OfflineJobCleanup } from '../jobs/cleanup';
 import { driveClientFactory } from '../jobs/drive';
 import { composition } from './composition';
-import {
-  googleServices,
-  jobStateStore,
-  prepareGoogleServices,
-  revocationQueue,
-  tokenCipher,
-  userStore,
-} from './shared';
+import { jobStateStore, revocationQueue, userStore } from './aws';
+import { tokenCipher } from './cipher';
+import { googleServices, prepareGoogleServices } from './google';
 
 export const disconnectFunction = composition({
   prepare() {

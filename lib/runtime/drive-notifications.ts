@@ -1,12 +1,12 @@
 /** Wiring of `POST /drive/notifications`: job state to check channels, the refresh queue for early runs. No KMS, no Google. */
-import { sqsClient } from '../aws/clients';
+import { sqsClient } from '../aws/clients/sqs';
 import { SqsUserRunQueue } from '../aws/sqs-queues';
 import { requireEnv } from '../config';
 import { drivePushCoalesceSeconds } from '../jobs/config';
 import { DriveNotificationReceiver } from '../jobs/drive-notifications';
 import { once } from '../memo';
 import { composition } from './composition';
-import { jobStateStore } from './shared';
+import { jobStateStore } from './aws';
 
 const settings = once(() => ({
   queueUrl: requireEnv('REFRESH_QUEUE_URL'),

@@ -3,7 +3,8 @@ import { OfflineJobCleanup } from '../jobs/cleanup';
 import { createRiscReceiver, riscIssuer } from '../risc';
 import { once } from '../memo';
 import { composition } from './composition';
-import { googleServices, jobStateStore, prepareGoogleServices, securityEventLedger, userStore } from './shared';
+import { jobStateStore, securityEventLedger, userStore } from './aws';
+import { googleServices, prepareGoogleServices } from './google';
 
 const issuer = once(() => riscIssuer());
 

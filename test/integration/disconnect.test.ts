@@ -143,7 +143,8 @@ describe('POST /disconnect', () => {
 
     // The refresh worker hands the message to retryRevocation once Google is back.
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
     expect(stack.google.tokenState('3004').refreshTokenActive).toBe(false);
   });
@@ -155,7 +156,8 @@ describe('POST /disconnect', () => {
     const [message] = await takeRevokeMessages();
     const { retryRevocation } = await import('../../lib/revocation');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     const deps = { cipher: tokenCipher(), oauth: (await googleServices()).oauth };
 
     // Without a queue to re-send to, the retry throws so that SQS redelivers the message.
@@ -197,7 +199,8 @@ describe('POST /disconnect', () => {
     await signIn('3006');
 
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3006').refreshTokenActive).toBe(true);
@@ -216,7 +219,8 @@ describe('POST /disconnect', () => {
     };
 
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3010').refreshTokenActive).toBe(false);
@@ -226,7 +230,8 @@ describe('POST /disconnect', () => {
     await signIn('3007');
     const { Disconnect } = await import('../../lib/disconnect');
     const { SqsRevocationQueue } = await import('../../lib/aws/sqs-queues');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     const google = await googleServices();
     let raced = false;
     const disconnect = new Disconnect({

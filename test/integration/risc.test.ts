@@ -289,7 +289,8 @@ describe('POST /risc', () => {
     await signIn('4014');
     const { RiscReceiver, SecurityEventTokenVerifier, RiscConfigurationSource } = await import('../../lib/risc');
     const { RemoteKeySet } = await import('../../lib/google/jwt');
-    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { securityEventLedger } = await import('../../lib/runtime/aws');
     const google = await googleServices();
     /** DynamoDB failing once mid-event: the one fault no emulator plays for us. */
     class FlakyStore extends DynamoUserStore {
@@ -325,7 +326,8 @@ describe('POST /risc', () => {
     const before = await store.getUser('4015');
     const { createRiscReceiver } = await import('../../lib/risc');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { securityEventLedger } = await import('../../lib/runtime/aws');
     const google = await googleServices();
     // A cold receiver: nothing cached yet, so it must reach the discovery document first.
     const receiver = createRiscReceiver({
