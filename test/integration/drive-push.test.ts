@@ -125,7 +125,9 @@ describe('Drive push', () => {
     const files = Array.from({ length: 5 }, (_, i) => stack.google.seedDriveFile('push-burst', { name: `f${i}.json` }));
 
     const messages = await queued();
-    expect(bodies(messages)).toEqual([{ kind: 'refresh', cycle: expect.any(String), users: ['push-burst'] }]);
+    expect(bodies(messages)).toEqual([
+      { kind: 'refresh', cycle: expect.any(String), users: ['push-burst'], trigger: 'drive-push' },
+    ]);
     const [channel] = channelsOf('push-burst');
     expect(deliveriesTo(channel!.id).filter((delivery) => delivery.state === 'change')).toHaveLength(5);
     expect(deliveriesTo(channel!.id).every((delivery) => delivery.status === 200)).toBe(true);
