@@ -3,8 +3,15 @@
  * CDK assertions — all three need nothing but Node.js and the lockfile (`npm test`) — and
  * `tools`, the tier that needs moto_server and cfn-lint on PATH (`npm run test:tools`, CI).
  */
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const common = { testEnvironment: 'node', transform, setupFiles: ['<rootDir>/test/support/env.ts'] };
+const transform = { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+// jose 6 ships ESM only; jest's module system is CommonJS, so swc compiles jose as it does our code.
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns,
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+};
 const motoParity = ['kms-emulator', 'sqs-emulator', 'provision'];
 
 module.exports = {

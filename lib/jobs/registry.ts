@@ -2,6 +2,7 @@
 import { ConfigError } from '../errors';
 import { appDataSummaryJob } from './appdata-summary';
 import { driveChangesJob, type DriveChangesDependencies } from './drive-changes';
+import { JOB_NAMES, type JobName } from './names';
 import type { OfflineJob } from './types';
 
 /** What jobs with dependencies are built from; resolved when such a job first runs. */
@@ -15,8 +16,13 @@ const UNWIRED: JobWiring = {
   },
 };
 
+/** One job per name in `names.ts` (what `cdk synth` accepts in `refreshJobs`): tsc fails when they differ. */
 export function knownJobs(wiring: JobWiring = UNWIRED): OfflineJob[] {
-  return [appDataSummaryJob, driveChangesJob(wiring.driveChanges)];
+  const jobsByName: { readonly [N in JobName]: OfflineJob } = {
+    'appdata-summary': appDataSummaryJob,
+    'drive-changes': driveChangesJob(wiring.driveChanges),
+  };
+  return JOB_NAMES.map((name) => jobsByName[name]);
 }
 
 /**

@@ -3,9 +3,9 @@ import { secretsClient } from '../aws/clients/secrets-manager';
 import { googleConfig, type GoogleConfig } from '../config';
 import { loadClientCredentials, type OAuthClientCredentials } from '../google/client-secret';
 import { googleEndpoints, type GoogleEndpoints } from '../google/endpoints';
-import { IdTokenVerifier } from '../google/id-token';
-import { RemoteKeySet } from '../google/jwt';
 import { GoogleOAuth } from '../google/oauth';
+import { GoogleKeySet, IdTokenVerifier } from '../google/token-verifier';
+import { logger } from '../log';
 import { once, onceAsync } from '../memo';
 
 export interface GoogleServices {
@@ -21,7 +21,14 @@ export interface GoogleServices {
 const googleSetup = once(() => {
   const config = googleConfig();
   const endpoints = googleEndpoints(config.emulatorHost);
-  const certs = new RemoteKeySet(endpoints.pemCertsUrl, 'pem-certificates');
+  const certs = new GoogleKeySet(endpoints.pemCertsUrl, 'pem-certificates');
+  if (!config.allowedAzp.length) {
+    // Loud on purpose: without it, an ID token Google issued to any app for our server client is accepted.
+    logger.warn(
+      'GOOGLE_ALLOWED_AZP is empty: ID tokens are accepted whatever app client (azp) they were issued to. ' +
+        'Set it to your Android/iOS client IDs.',
+    );
+  }
   return { config, endpoints, certs };
 });
 

@@ -8,12 +8,13 @@
  * - `RISC#<jti>`: a processed security event, expires.
  * - `JOBSTATE#<sub>`: what the offline jobs remember about the user between runs (page
  *   token, push channel); deleted with the grant.
- * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
+ *
+ * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
+ * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
+ * The CDK stack grants item access by these prefixes (`dynamodb:LeadingKeys`), so a new kind
+ * of item needs its own grant there.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-
-/** Partition key prefix of the offline jobs' state items (IAM grants are scoped by it). */
-export const JOB_STATE_PREFIX = 'JOBSTATE#';
 
 export interface IndexDefinition {
   readonly indexName: string;

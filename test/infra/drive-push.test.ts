@@ -17,7 +17,7 @@ const routeKeys = (template: Template) =>
 function roleStatements(
   stack: GoogleOfflineAccessStack,
   template: Template,
-  name: 'refreshWorker' | 'disconnect' | 'driveNotifications',
+  name: 'refreshWorker' | 'disconnect' | 'risc' | 'driveNotifications',
 ) {
   const fn = stack.functions[name];
   if (!fn) throw new Error(`${name} was not created`);
@@ -55,7 +55,7 @@ describe('Drive push (drivePush context flag)', () => {
 
     it('routes POST /drive/notifications to its function and tells the worker the public address', () => {
       expect(routeKeys(template)).toContain('POST /drive/notifications');
-      const worker = template.toJSON().Resources[logicalIdOf(stack, stack.functions.refreshWorker!.function)];
+      const worker = template.toJSON().Resources[logicalIdOf(stack, stack.functions.refreshWorker.function)];
       expect(JSON.stringify(worker.Properties.Environment.Variables.DRIVE_PUSH_ADDRESS)).toMatch(
         /drive\/notifications/,
       );
@@ -76,17 +76,17 @@ describe('Drive push (drivePush context flag)', () => {
       ]);
     });
 
-    it('scopes the worker and disconnect deletes to job state items', () => {
-      for (const name of ['refreshWorker', 'disconnect'] as const) {
-        const deletes = roleStatements(stack, template, name).filter((s) =>
-          [s.Action].flat().includes('dynamodb:DeleteItem'),
+    it('scopes the worker, disconnect and risc job state deletes to job state items', () => {
+      for (const name of ['refreshWorker', 'disconnect', 'risc'] as const) {
+        const jobState = roleStatements(stack, template, name).filter((s) =>
+          JSON.stringify(s.Condition ?? {}).includes('JOBSTATE#'),
         );
-        expect(deletes).toEqual([
+        expect(jobState).toEqual([
           expect.objectContaining({
-            Action: 'dynamodb:DeleteItem',
             Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOBSTATE#*'] } },
           }),
         ]);
+        expect([jobState[0]!.Action].flat()).toContain('dynamodb:DeleteItem');
       }
     });
 

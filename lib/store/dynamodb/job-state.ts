@@ -6,14 +6,14 @@
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobState, JobStateStore } from '../job-state';
-import { JOB_STATE_PREFIX, TOKEN_TABLE } from '../table-definition';
+import { TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
-export { JOB_STATE_PREFIX };
+export const JOB_STATE_PREFIX = 'JOBSTATE#';
 const PK = TOKEN_TABLE.partitionKey;
 const STATE = 'state:';
 const WINDOW = 'window:';
-const stateKey = (userId: string) => ({ [PK]: { S: `${JOB_STATE_PREFIX}${userId}` } });
+const stateKey = (userId: string) => ({ [PK]: { S: `JOBSTATE#${userId}` } });
 
 export class DynamoJobStateStore implements JobStateStore {
   constructor(
