@@ -29,6 +29,8 @@ const AUTHENTICATED_BY: Record<PublicFunctionName, string> = {
     'Called before the user has any session: the one-time Google auth code is the credential, redeemed server-side; CSRF is blocked by the required X-Requested-With header.',
   disconnect:
     'The function verifies the Google ID token in Authorization (signature, iss, aud = the server client ID). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
+  connection:
+    'The function verifies the Google ID token in Authorization exactly as /disconnect does (signature, iss, aud = the server client ID, exp). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
   risc: "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
   driveNotifications:
     "Google's Drive push sender carries no credentials: the function checks the channel token (a per-channel secret, stored hashed) against the channel and resource ids it opened.",
@@ -98,6 +100,11 @@ export class GoogleOfflineAccessStack extends Stack {
       GOOGLE_ALLOWED_AZP: allowedAzp,
     });
     // RISC needs the client ID only (the `aud` of Google's security events), not the secret.
+    const connection = addFunction('connection', {
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+      GOOGLE_ALLOWED_AZP: allowedAzp,
+      GOOGLE_REQUIRED_SCOPES: requiredScopes,
+    });
     const risc = addFunction(
       'risc',
       config.googleClientId
@@ -130,6 +137,7 @@ export class GoogleOfflineAccessStack extends Stack {
     this.functions = {
       exchange,
       disconnect,
+      connection,
       risc,
       refreshDispatch: dispatch,
       refreshWorker: worker,
@@ -169,6 +177,11 @@ export class GoogleOfflineAccessStack extends Stack {
     this.pipeline.addProducer(disconnect.function);
     // Forgets the offline jobs' state of the user (after stopping its Drive channel at Google).
     this.store.grantItems(disconnect.function, ['jobState'], 'dynamodb:DeleteItem');
+
+    // Reads the user record, nothing else: no KMS, no writes, no queue.
+    this.store.grantItems(connection.function, ['user'], 'dynamodb:GetItem');
+    // The client ID (the ID token's audience) is in the secret.
+    this.store.grantReadClientSecret(connection.function);
 
     // The security-event ledger per `jti` (Put; Delete when processing failed) and the user
     // record (Get, Update).
@@ -225,7 +238,13 @@ export class GoogleOfflineAccessStack extends Stack {
       this.pipeline.addProducer(driveNotifications.function);
     }
 
-    const route = (name: PublicFunctionName, fn: ServiceFunction, path: ApiRoute['path']): ApiRoute => ({
+    const route = (
+      name: PublicFunctionName,
+      fn: ServiceFunction,
+      path: ApiRoute['path'],
+      method?: ApiRoute['method'],
+    ): ApiRoute => ({
+      ...(method ? { method } : {}),
       path,
       handler: fn.function,
       throttle: config.publicFunctions[name],
@@ -235,6 +254,7 @@ export class GoogleOfflineAccessStack extends Stack {
       routes: [
         route('exchange', exchange, '/authcode'),
         route('disconnect', disconnect, '/disconnect'),
+        route('connection', connection, '/connection', 'GET'),
         route('risc', risc, '/risc'),
         ...(driveNotifications ? [route('driveNotifications', driveNotifications, '/drive/notifications')] : []),
       ],
@@ -261,7 +281,7 @@ export class GoogleOfflineAccessStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
-      description: 'Base URL the apps call (/authcode, /disconnect); /risc is for Google',
+      description: 'Base URL the apps call (POST /authcode, GET /connection, POST /disconnect); /risc is for Google',
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'TokenKeyArn', { value: key.keyArn });

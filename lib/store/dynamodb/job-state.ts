@@ -6,14 +6,14 @@
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobState, JobStateStore } from '../job-state';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
-export const JOB_STATE_PREFIX = 'JOBSTATE#';
+export const JOB_STATE_PREFIX = ITEM_KINDS.jobState;
 const PK = TOKEN_TABLE.partitionKey;
 const STATE = 'state:';
 const WINDOW = 'window:';
-const stateKey = (userId: string) => ({ [PK]: { S: `JOBSTATE#${userId}` } });
+const stateKey = (userId: string) => ({ [PK]: { S: `${JOB_STATE_PREFIX}${userId}` } });
 
 export class DynamoJobStateStore implements JobStateStore {
   constructor(
