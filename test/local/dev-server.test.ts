@@ -34,6 +34,7 @@ beforeAll(() => {
     SQS_PORT: '0',
     DYNAMODB_PORT: '0',
     EVENTBRIDGE_PORT: '0',
+    WEB_PORT: '0',
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
