@@ -41,11 +41,15 @@ export const CONTEXT_DEFAULTS = {
   riscRateLimit: 10,
   riscBurstLimit: 20,
   riscConcurrency: 5,
+  driveNotificationsRateLimit: 50,
+  driveNotificationsBurstLimit: 100,
+  driveNotificationsConcurrency: 10,
   alarmEmail: '',
   corsOrigins: '',
   metricsNamespace: '',
   revokedUsersAlarmThreshold: 100,
-} as const satisfies Record<string, string | number>;
+  drivePush: false,
+} as const satisfies Record<string, string | number | boolean>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
@@ -67,7 +71,7 @@ const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
  * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
  * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
  */
-export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc'] as const;
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc', 'driveNotifications'] as const;
 
 export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
 
@@ -125,6 +129,11 @@ export interface InfraConfig {
   readonly metricsNamespace: string;
   /** Users losing their grant per hour (refresh `invalid_grant` plus RISC revocations) above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
+  /**
+   * Drive push: `POST /drive/notifications` and its function, and `DRIVE_PUSH_ADDRESS` for
+   * the worker, so `drive-changes` keeps a watch channel per user (needs it in `refreshJobs`).
+   */
+  readonly drivePush: boolean;
 }
 
 export class InfraConfigError extends Error {
@@ -252,6 +261,7 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     ),
     metricsNamespace,
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+    drivePush: reader.boolean('drivePush'),
   };
   if (config.clientSecretKmsKeyArn && !config.clientSecretArn)
     problems.push(
@@ -259,6 +269,9 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     );
   if (new Set(config.refreshJobs).size !== config.refreshJobs.length)
     problems.push(`refreshJobs: a job is named twice in "${config.refreshJobs.join(',')}"`);
+  if (config.drivePush && !config.refreshJobs.includes('drive-changes')) {
+    problems.push('drivePush: needs the drive-changes job in refreshJobs');
+  }
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
@@ -374,6 +387,12 @@ class ContextReader {
       this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
+  }
+
+  boolean(key: ContextKey): boolean {
+    const raw = this.raw(key);
+    if (raw !== 'true' && raw !== 'false') this.problems.push(`${key}: expected true or false, got "${raw}"`);
+    return raw === 'true';
   }
 
   integer(key: ContextKey, min: number, max: number): number {
