@@ -13,7 +13,14 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+import {
+  googleServices,
+  prepareGoogleServices,
+  refreshLedger,
+  revocationQueue,
+  tokenCipher,
+  userStore,
+} from './shared';
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -24,7 +31,8 @@ const workerSetup = once(() => {
     config,
     jobs: selectJobs(config.jobNames),
     // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
-    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
+    // No burst: environments starting together must not exceed the fleet's allowance.
+    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps, burst: 1 }),
     metrics: new Metrics({
       namespace: config.metricsNamespace,
       serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access',
@@ -61,6 +69,8 @@ export const refreshWorkerFunction = composition({
       }),
       beforeGoogleRequest,
       leaseMs: config.leaseMs,
+      recordIntervalMs: config.recordIntervalMs,
+      onGoogleThrottled: () => googleRateLimit.slowDown(),
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
     });
     const rateLimitedRevoke = {
@@ -83,6 +93,7 @@ export const refreshWorkerFunction = composition({
         }),
       metrics,
       userConcurrency: config.userConcurrency,
+      claims: { ledger: refreshLedger(), store, leaseMs: config.leaseMs, maxReceives: config.maxReceives },
     });
   },
 });

@@ -15,12 +15,14 @@ import { RemoteKeySet } from '../google/jwt';
 import { GoogleOAuth } from '../google/oauth';
 import { once, onceAsync } from '../memo';
 import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
+import { DynamoRefreshLedger } from '../store/dynamodb/refresh-ledger';
 import { DynamoSecurityEventLedger } from '../store/dynamodb/security-event-ledger';
 import { DynamoUserStore } from '../store/dynamodb/user-store';
 
 const tableName = once(() => requireEnv('TABLE_NAME'));
 
 export const userStore = once(() => new DynamoUserStore(dynamoClient(), tableName()));
+export const refreshLedger = once(() => new DynamoRefreshLedger(dynamoClient(), tableName()));
 export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
 export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
 /** Only functions that decrypt are handed a KMS key (risc and the dispatcher are not). */
