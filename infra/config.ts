@@ -17,13 +17,14 @@ export const CONTEXT_DEFAULTS = {
   allowedAzp: '',
   requiredScopes: 'https://www.googleapis.com/auth/drive.appdata',
   redirectUri: '',
-  refreshSchedule: 'rate(1 hour)',
+  refreshSchedule: 'rate(1 day)',
   refreshJobs: 'appdata-summary',
-  workerMaxConcurrency: 5,
-  userConcurrency: 8,
-  googleQps: 10,
+  googleRequestsPerSecond: 100,
+  workerMaxConcurrency: '',
+  userConcurrency: '',
+  googleQps: '',
   scanSegments: 4,
-  usersPerMessage: 10,
+  usersPerMessage: 100,
   apiRateLimit: 50,
   apiBurstLimit: 100,
   alarmEmail: '',
@@ -49,12 +50,18 @@ export interface InfraConfig {
   readonly refreshSchedule: string;
   /** Offline jobs the worker runs for each user, by name. */
   readonly refreshJobs: readonly string[];
-  /** Upper bound of concurrent worker invocations (SQS event source `maxConcurrency`). */
-  readonly workerMaxConcurrency: number;
-  /** Users one worker invocation processes at the same time. */
-  readonly userConcurrency: number;
-  /** Google requests per second, per worker instance (fleet ≈ googleQps × workerMaxConcurrency). */
-  readonly googleQps: number;
+  /**
+   * Google requests per second the whole refresh fleet may send (the project's allowance for
+   * it): the worker's concurrency, per-environment rate and users in flight derive from it
+   * (lib/refresh/sizing.ts). The three settings below override a derived value when set.
+   */
+  readonly googleRequestsPerSecond: number;
+  /** Override: concurrent worker invocations (SQS event source `maxConcurrency`). */
+  readonly workerMaxConcurrency?: number;
+  /** Override: users one worker invocation processes at the same time. */
+  readonly userConcurrency?: number;
+  /** Override: Google requests per second, per worker instance. */
+  readonly googleQps?: number;
   /** Parallel DynamoDB scan segments of the dispatcher. */
   readonly scanSegments: number;
   /** Users per SQS message the dispatcher sends. */
@@ -144,9 +151,10 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
       (v) => JOB_NAME.test(v),
       'comma-separated job names (lowercase, digits, -)',
     ),
-    workerMaxConcurrency: reader.integer('workerMaxConcurrency', 2, 1000),
-    userConcurrency: reader.integer('userConcurrency', 1, 256),
-    googleQps: reader.number('googleQps', 0.1, 1000),
+    googleRequestsPerSecond: reader.number('googleRequestsPerSecond', 0.1, 100_000),
+    ...optionalNumber('workerMaxConcurrency', reader.optionalInteger('workerMaxConcurrency', 2, 1000)),
+    ...optionalNumber('userConcurrency', reader.optionalInteger('userConcurrency', 1, 256)),
+    ...optionalNumber('googleQps', reader.optionalNumber('googleQps', 0.1, 1000)),
     scanSegments: reader.integer('scanSegments', 1, 1000),
     usersPerMessage: reader.integer('usersPerMessage', 1, 500),
     apiRateLimit: reader.number('apiRateLimit', 1, 10_000),
@@ -172,6 +180,10 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
   return config;
+}
+
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
@@ -253,6 +265,14 @@ class ContextReader {
       this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
+  }
+
+  optionalNumber(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.number(key, min, max);
+  }
+
+  optionalInteger(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.integer(key, min, max);
   }
 
   integer(key: ContextKey, min: number, max: number): number {

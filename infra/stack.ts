@@ -8,6 +8,7 @@ import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
+import { refreshSizing } from '../lib/refresh/sizing';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -98,19 +99,25 @@ export class GoogleOfflineAccessStack extends Stack {
       DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
+    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
+    const sizing = refreshSizing({ googleRequestsPerSecond: config.googleRequestsPerSecond });
+    const workerMaxConcurrency = config.workerMaxConcurrency ?? sizing.workerMaxConcurrency;
+    const perEnvironmentQps =
+      config.googleQps ?? Math.floor((config.googleRequestsPerSecond / workerMaxConcurrency) * 1000) / 1000;
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_REQUIRED_SCOPES: requiredScopes,
       REFRESH_JOBS: config.refreshJobs.join(','),
-      GOOGLE_QPS: String(config.googleQps),
-      REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
+      GOOGLE_QPS: String(perEnvironmentQps),
+      REFRESH_USER_CONCURRENCY: String(config.userConcurrency ?? sizing.userConcurrency),
+      REFRESH_MAX_RECEIVES: String(RefreshPipeline.MAX_RECEIVE_COUNT),
       ...dispatchSettings,
     });
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
-      workerMaxConcurrency: config.workerMaxConcurrency,
+      workerMaxConcurrency,
       workerTimeout: FUNCTION_SPECS.refreshWorker.timeout,
       ...(dispatch ? { dispatcher: dispatch.function } : {}),
       ...(worker ? { worker: worker.function } : {}),
@@ -164,10 +171,15 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantIndex(scanner.function, 'dynamodb:Scan', indexes.activeUsers.indexName);
       this.pipeline.addProducer(scanner.function);
     }
+    if (dispatch) {
+      // The cycle item: starts a cycle only when the previous one finished, counts its messages.
+      this.store.grantItems(dispatch.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    }
     if (worker) {
       // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
       // a revoke retry first reads the user (Get).
-      this.store.grantItems(worker.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      // Claims of cycle messages and the cycle item are updates too; users of a message are read in one BatchGetItem.
+      this.store.grantItems(worker.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
       // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
       this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
       this.store.grantReadClientSecret(worker.function);

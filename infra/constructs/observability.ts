@@ -126,6 +126,23 @@ export class Observability extends Construct {
       evaluationPeriods: 1,
     });
 
+    // The dispatcher found the previous cycle still running and enqueued nobody (lib/refresh/dispatch.ts).
+    const cycleOverlaps = new cloudwatch.Metric({
+      namespace: props.metricsNamespace,
+      metricName: 'RefreshCycleOverlaps',
+      dimensionsMap: { service: props.serviceName },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.hours(1),
+    });
+    alarm('RefreshCycleOverlap', {
+      alarmDescription:
+        'A refresh cycle was still running when the next one was due, so that one was skipped: the schedule is shorter than a cycle at the Google allowance (see README, "Scale and cost"), or messages are stuck.',
+      metric: cycleOverlaps,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(24) });
     const functions = Object.entries(props.functions);
     const perFunction = (

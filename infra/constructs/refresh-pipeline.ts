@@ -35,6 +35,8 @@ export interface RefreshPipelineProps {
 export class RefreshPipeline extends Construct {
   /** AWS's guidance for SQS event sources: visibility at least six times the function timeout. */
   static readonly VISIBILITY_TIMEOUT_FACTOR = 6;
+  /** Deliveries before a message moves to the dead-letter queue (the worker is told, see REFRESH_MAX_RECEIVES). */
+  static readonly MAX_RECEIVE_COUNT = 5;
 
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
@@ -55,7 +57,7 @@ export class RefreshPipeline extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? RefreshPipeline.MAX_RECEIVE_COUNT },
     });
 
     this.rule = new events.Rule(this, 'Schedule', {

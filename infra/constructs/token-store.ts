@@ -10,6 +10,7 @@ import { TOKEN_TABLE, TOKEN_TABLE_INDEXES } from '../../lib/store/table-definiti
 /** Item-level DynamoDB actions a function may be granted on the token table. */
 export type TableItemAction =
   | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
