@@ -24,27 +24,33 @@ export interface SimGoogleOptions {
   rotationRate?: number;
   /** Users whose grant is dead (`invalid_grant`), by user ID. */
   isRevoked?: (userId: string) => boolean;
+  /** Users, indexed by `indexOf`. */
+  userCount: number;
+  indexOf: (userId: string) => number | undefined;
   /** Files in a user's app data folder: a stable function of the user (and the run's changes). */
   filesOf: (userId: string) => { size: string; modifiedTime: string }[];
 }
 
 /** What one execution environment's client costs before the request leaves (CPU) and on the wire. */
 export interface RequestHooks {
-  beforeRequest: () => Promise<void>;
-  latency: (kind: 'token' | 'drive') => Promise<void>;
+  /** The client's CPU and the time on the wire of one request. */
+  request: (kind: 'token' | 'drive') => Promise<void>;
+  /** Awaited before a Drive request (the worker's rate limiter, as the real client's interceptor does). */
+  rateLimit?: () => Promise<void>;
 }
 
 export class SimGoogle {
   private tokens: number;
   private updatedAt: number;
-  /** Refresh grants answered per user (the simulation's "refreshed twice" check). */
-  readonly grantsPerUser = new Map<string, number>();
+  /** Refresh grants answered per user index (the simulation's "refreshed twice" check). */
+  private readonly grants: Uint8Array;
   /** Users with a refresh grant in flight right now (two at once would break the lease guarantee). */
   readonly inFlight = new Set<string>();
   concurrentGrants = 0;
 
   constructor(private readonly options: SimGoogleOptions) {
     this.tokens = options.qps;
+    this.grants = new Uint8Array(options.userCount);
     this.updatedAt = options.now();
   }
 
@@ -73,24 +79,30 @@ export class SimGoogle {
     return undefined;
   }
 
+  usersGrantedTwice(): number {
+    let twice = 0;
+    for (const count of this.grants) if (count > 1) twice += 1;
+    return twice;
+  }
+
   gateway(hooks: RequestHooks): Pick<GoogleGateway, 'refreshAccessToken'> {
     return {
       refreshAccessToken: async (refreshToken: string): Promise<GoogleTokens> => {
-        await hooks.beforeRequest();
         const userId = userOfToken(refreshToken);
         const concurrent = this.inFlight.has(userId);
         if (concurrent) this.concurrentGrants += 1;
         this.inFlight.add(userId);
         try {
           const refused = this.gate('oauth2.token');
-          await hooks.latency('token');
+          await hooks.request('token');
           if (refused) throw fromGoogleError(gaxiosError(refused.status, { error: 'rate_limit_exceeded' }), 'refresh');
           if (this.options.isRevoked?.(userId))
             throw fromGoogleError(
               gaxiosError(400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' }),
               'refresh',
             );
-          this.grantsPerUser.set(userId, (this.grantsPerUser.get(userId) ?? 0) + 1);
+          const index = this.options.indexOf(userId);
+          if (index !== undefined) this.grants[index] = Math.min(255, this.grants[index]! + 1);
           const rotated = this.options.random() < (this.options.rotationRate ?? 0);
           return {
             accessToken: `ya29.sim-${userId}`,
@@ -114,9 +126,9 @@ export class SimGoogle {
     return (accessToken) => {
       const userId = accessToken.replace(/^ya29\.sim-/, '');
       const call = async (resource: string, method: string, params: unknown) => {
-        await hooks.beforeRequest();
+        await hooks.rateLimit?.();
         const refused = this.gate(`drive.${resource}.${method}`);
-        await hooks.latency('drive');
+        await hooks.request('drive');
         if (refused)
           throw gaxiosError(refused.status, { error: { code: refused.status, errors: [{ reason: 'rateLimitExceeded' }] } });
         if (resource === 'files' && method === 'list') return { data: { files: this.options.filesOf(userId) } };

@@ -6,6 +6,7 @@
  */
 import type {
   ActiveUsersPage,
+  JobResult,
   RefreshOutcome,
   ScanCursor,
   StoredRefreshToken,
@@ -40,8 +41,15 @@ class Table {
 const copy = (record: UserRecord): UserRecord => ({
   ...record,
   grantedScopes: [...record.grantedScopes],
-  ...(record.jobs ? { jobs: structuredClone(record.jobs) } : {}),
+  ...(record.jobs ? { jobs: copyJobs(record.jobs) } : {}),
 });
+
+function copyJobs(jobs: Record<string, JobResult>): Record<string, JobResult> {
+  const copied: Record<string, JobResult> = {};
+  for (const [name, result] of Object.entries(jobs))
+    copied[name] = { ...result, ...(result.detail ? { detail: { ...result.detail } } : {}) };
+  return copied;
+}
 
 export class MemoryUserStore implements UserStore {
   private readonly seed: UserSeed | undefined;
@@ -289,7 +297,7 @@ export class MemoryUserStore implements UserStore {
 function withOutcome(before: UserRecord, outcome: RefreshOutcome): UserRecord {
   const at = outcome.at.toISOString();
   const after: UserRecord = { ...before, updatedAt: at };
-  if (Object.keys(outcome.jobs).length) after.jobs = structuredClone(outcome.jobs);
+  if (Object.keys(outcome.jobs).length) after.jobs = copyJobs(outcome.jobs);
   if (outcome.succeeded) {
     after.lastRefreshAt = at;
     after.refreshFailures = 0;

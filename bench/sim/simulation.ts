@@ -205,6 +205,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     failureRate: options.googleFailureRate ?? 0,
     rotationRate: options.rotationRate ?? 0,
     isRevoked: (userId) => fraction(seed.indexOf(userId) ?? 0, 3) < revokedRate,
+    userCount: options.users,
+    indexOf: (userId) => seed.indexOf(userId),
     filesOf: (userId) => seed.filesOf(userId),
   });
 
@@ -215,19 +217,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       for (const name of match[1]!.matchAll(/"Name":"(\w+)"/g)) meter.logs.metricNames.add(name[1]!);
   });
 
-  const cpu = (env: { busyUntil: number; crashed: boolean }, vcpu: number, ms: number): Promise<void> => {
-    if (env.crashed) return new Promise<void>(() => undefined);
-    const start = Math.max(now(), env.busyUntil);
-    env.busyUntil = start + ms / vcpu;
-    return sleep(env.busyUntil - now());
-  };
   const hang = () => new Promise<void>(() => undefined);
-  const awsCall =
-    (env: { busyUntil: number; crashed: boolean }, vcpu: number, latencyMs: number) => async (): Promise<void> => {
-      await cpu(env, vcpu, MODEL.cpuMsPerAwsRequest);
-      await sleep(latencyMs);
-      if (env.crashed) await hang();
-    };
+  /** The environment's CPU for a request, then its time on the wire: one timer. */
+  const request = async (env: { busyUntil: number; crashed: boolean }, vcpu: number, cpuMs: number, latencyMs: number) => {
+    if (env.crashed) return hang();
+    const start = Math.max(now(), env.busyUntil);
+    env.busyUntil = start + cpuMs / vcpu;
+    await sleep(env.busyUntil - now() + latencyMs);
+    if (env.crashed) await hang();
+  };
+  const awsCall = (env: { busyUntil: number; crashed: boolean }, vcpu: number, latencyMs: number) => () =>
+    request(env, vcpu, MODEL.cpuMsPerAwsRequest, latencyMs);
 
   let dispatched: DispatchResult | undefined;
   let cycleOverlaps = 0;
@@ -237,7 +237,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       store: store.withHooks(awsCall(env, vcpu, MODEL.dynamoLatencyMs * 3)),
       queue: {
         send: async (messages) => {
-          await cpu(env, vcpu, MODEL.cpuMsPerAwsRequest * Math.ceil(messages.length / 10));
+          await request(env, vcpu, MODEL.cpuMsPerAwsRequest * Math.ceil(messages.length / 10), 0);
           await queue.send(messages);
         },
       },
@@ -259,18 +259,27 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     running += delta;
     meter.lambda.peakConcurrency = Math.max(meter.lambda.peakConcurrency, running);
   };
-  const refreshed = new Set<string>();
+  const refreshedFlags = new Uint8Array(options.users);
+  const refreshed = {
+    size: 0,
+    add(userId: string) {
+      const index = seed.indexOf(userId);
+      if (index === undefined || refreshedFlags[index]) return;
+      refreshedFlags[index] = 1;
+      this.size += 1;
+    },
+  };
   let revoked = 0;
   const gb = memoryMb / 1024;
 
   const newEnvironment = (): Environment => {
     const env = { id: environments++, busyUntil: 0, crashed: false, idleSince: now() } as Environment;
+    // A user's own CPU (decrypt, the job, bookkeeping) is charged with its refresh grant.
     const hooks: RequestHooks = {
-      beforeRequest: () => cpu(env, vcpu, MODEL.cpuMsPerGoogleRequest),
-      latency: async (kind) => {
-        await sleep(kind === 'token' ? MODEL.googleTokenLatencyMs : MODEL.googleDriveLatencyMs);
-        if (env.crashed) await hang();
-      },
+      request: (kind) =>
+        kind === 'token'
+          ? request(env, vcpu, MODEL.cpuMsPerGoogleRequest + MODEL.cpuMsPerUser, MODEL.googleTokenLatencyMs)
+          : request(env, vcpu, MODEL.cpuMsPerGoogleRequest, MODEL.googleDriveLatencyMs),
     };
     const envStore = store.withHooks(awsCall(env, vcpu, MODEL.dynamoLatencyMs));
     const bucket = new TokenBucket({ ratePerSecond: sizing.perEnvironmentQps, burst: 1, now, sleep });
@@ -282,22 +291,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const oauth = google.gateway(hooks);
     const users = new UserRefresher({
       store: envStore,
-      cipher: {
-        encrypt: (plaintext, userId) => cipher.encrypt(plaintext, userId),
-        decrypt: async (blob, userId) => {
-          await cpu(env, vcpu, MODEL.cpuMsPerUser);
-          return cipher.decrypt(blob, userId);
-        },
-      },
+      cipher,
       oauth,
       jobs: selectJobs(['appdata-summary']),
-      driveFor: google.driveFactory({
-        ...hooks,
-        beforeRequest: async () => {
-          await bucket.take();
-          await hooks.beforeRequest();
-        },
-      }),
+      driveFor: google.driveFactory({ ...hooks, rateLimit: () => bucket.take() }),
       beforeGoogleRequest: () => bucket.take(),
       leaseMs: MODEL.leaseMs,
       retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 },
@@ -458,8 +455,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const cycleSeconds = (lastDoneAt - cycleStart) / 1000;
   const googleRequests = total(meter.google.requests);
   const floorSeconds = quotaFloorSeconds(options.users, options.googleQps, DEFAULT_GOOGLE_REQUESTS_PER_USER);
-  let twice = 0;
-  for (const count of google.grantsPerUser.values()) if (count > 1) twice += 1;
+  const twice = google.usersGrantedTwice();
   const expectedRevoked = countWhere(options.users, (i) => fraction(i, 3) < revokedRate);
   const usersLost = options.users - expectedRevoked - refreshed.size;
 

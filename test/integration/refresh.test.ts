@@ -19,7 +19,14 @@ import type { UserRecord } from '../../lib/store/users';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RequestLogEntry } from '../../local/google-emulator';
 import type { HttpApi } from '../../local/http-api';
-import { captureOutput, cipherOf, signIn as signInAs, userStoreOf, type LogCapture } from '../support/steps';
+import {
+  captureOutput,
+  cipherOf,
+  forgetRefreshCycle,
+  signIn as signInAs,
+  userStoreOf,
+  type LogCapture,
+} from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const DRIVE_APPDATA = 'https://www.googleapis.com/auth/drive.appdata';
@@ -64,7 +71,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-beforeEach(() => stack.google.clearFaults());
+beforeEach(async () => {
+  stack.google.clearFaults();
+  await forgetRefreshCycle(stack);
+});
 
 /** A user signs in on the device and the app posts the code: the real exchange stores the token. */
 async function signIn(sub: string, scopes?: string[]): Promise<void> {
