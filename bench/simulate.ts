@@ -36,7 +36,8 @@ const { values } = parseArgs({
 const number = (name: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
   const parsed = Number(value.replace(/_/g, ''));
-  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got "${value}"`);
+  if (!Number.isFinite(parsed) || parsed < 0)
+    throw new Error(`--${name} must be a non-negative number, got "${value}"`);
   return parsed;
 };
 
@@ -76,14 +77,26 @@ async function main(): Promise<void> {
   const usd = (v: number) => `$${v.toFixed(v < 1 ? 4 : 2)}`;
   const rows: [string, string][] = [
     ['users', result.users.toLocaleString('en-US')],
-    ['Google allowance', `${result.googleQps} requests/s (${result.settings.workerMaxConcurrency as number} environments × ${(result.settings.perEnvironmentQps as number).toFixed(1)}/s)`],
+    [
+      'Google allowance',
+      `${result.googleQps} requests/s (${result.settings.workerMaxConcurrency as number} environments × ${(result.settings.perEnvironmentQps as number).toFixed(1)}/s)`,
+    ],
     ['quota floor', formatDuration(result.floorSeconds)],
-    ['cycle', `${formatDuration(result.cycleSeconds)} (${((result.cycleVsFloor - 1) * 100).toFixed(1)}% over the floor)`],
-    ['refreshed / twice / lost', `${result.usersRefreshed.toLocaleString('en-US')} / ${result.usersRefreshedTwice} / ${result.usersLost}`],
+    [
+      'cycle',
+      `${formatDuration(result.cycleSeconds)} (${((result.cycleVsFloor - 1) * 100).toFixed(1)}% over the floor)`,
+    ],
+    [
+      'refreshed / twice / lost',
+      `${result.usersRefreshed.toLocaleString('en-US')} / ${result.usersRefreshedTwice} / ${result.usersLost}`,
+    ],
     ['revoked (dead grants)', String(result.usersRevoked)],
     ['Google requests / 429s', `${result.googleRequests.toLocaleString('en-US')} / ${result.google429s}`],
     ['concurrency peak / mean', `${result.peakConcurrency} / ${result.meanConcurrency}`],
-    ['DynamoDB WRU per user (user items)', `${result.dynamoWriteUnitsPerUser} (${result.dynamoUserItemWriteUnitsPerUser})`],
+    [
+      'DynamoDB WRU per user (user items)',
+      `${result.dynamoWriteUnitsPerUser} (${result.dynamoUserItemWriteUnitsPerUser})`,
+    ],
     ['DynamoDB RRU per user', String(result.dynamoReadUnitsPerUser)],
     ['cost per cycle', usd(result.costPerCycleUsd)],
     ...Object.entries(result.costBreakdownUsd).map(([service, cost]): [string, string] => [`  ${service}`, usd(cost)]),

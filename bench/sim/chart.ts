@@ -29,7 +29,9 @@ export function cycleChartSvg(result: SimulationResult, requestsPerUser: number)
         `<text x="${PAD.left - 8}" y="${y(v) + 4}" text-anchor="end">${v.toLocaleString('en-US')}</text>`,
     );
   }
-  const refreshedPath = points.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.usersRefreshed).toFixed(1)}`).join(' ');
+  const refreshedPath = points
+    .map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.usersRefreshed).toFixed(1)}`)
+    .join(' ');
   const quotaUsersPerSecond = result.googleQps / requestsPerUser;
   const quotaEnd = Math.min(tMax, result.users / quotaUsersPerSecond);
   const quotaPath = `M${x(0)},${y(0)} L${x(quotaEnd).toFixed(1)},${y(quotaEnd * quotaUsersPerSecond).toFixed(1)}`;

@@ -130,7 +130,9 @@ export class SimGoogle {
         const refused = this.gate(`drive.${resource}.${method}`);
         await hooks.request('drive');
         if (refused)
-          throw gaxiosError(refused.status, { error: { code: refused.status, errors: [{ reason: 'rateLimitExceeded' }] } });
+          throw gaxiosError(refused.status, {
+            error: { code: refused.status, errors: [{ reason: 'rateLimitExceeded' }] },
+          });
         if (resource === 'files' && method === 'list') return { data: { files: this.options.filesOf(userId) } };
         return { data: {}, params };
       };

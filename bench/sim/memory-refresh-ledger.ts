@@ -1,5 +1,11 @@
 /** The refresh ledger in memory, with the DynamoDB adapter's semantics and its request costs. */
-import { cycleFinished, type BatchClaim, type CycleStart, type CycleState, type RefreshLedger } from '../../lib/store/refresh-ledger';
+import {
+  cycleFinished,
+  type BatchClaim,
+  type CycleStart,
+  type CycleState,
+  type RefreshLedger,
+} from '../../lib/store/refresh-ledger';
 import type { Meter } from './meter';
 
 interface BatchItem {
@@ -28,7 +34,12 @@ export class MemoryRefreshLedger implements RefreshLedger {
     return new MemoryRefreshLedger(this.meter, beforeRequest, this.root);
   }
 
-  async startCycle(input: { cycle: string; nowMs: number; timeoutMs: number; totalSegments: number }): Promise<CycleStart> {
+  async startCycle(input: {
+    cycle: string;
+    nowMs: number;
+    timeoutMs: number;
+    totalSegments: number;
+  }): Promise<CycleStart> {
     await this.request('UpdateItem', { write: 1 });
     const running = this.root.cycle;
     if (running && running.expiresAtMs >= input.nowMs && !cycleFinished(running)) {
@@ -67,7 +78,13 @@ export class MemoryRefreshLedger implements RefreshLedger {
     if (state?.cycle === cycle) state.messagesDone += messages;
   }
 
-  async claimBatch(input: { cycle: string; batch: string; owner: string; leaseMs: number; nowMs: number }): Promise<BatchClaim> {
+  async claimBatch(input: {
+    cycle: string;
+    batch: string;
+    owner: string;
+    leaseMs: number;
+    nowMs: number;
+  }): Promise<BatchClaim> {
     await this.request('UpdateItem', { write: 1 });
     const key = `${input.cycle}#${input.batch}`;
     const item = this.root.batches.get(key) ?? {};
@@ -85,7 +102,13 @@ export class MemoryRefreshLedger implements RefreshLedger {
     return item.pending ? { status: 'claimed', pending: [...item.pending] } : { status: 'claimed' };
   }
 
-  async finishBatch(input: { cycle: string; batch: string; owner: string; pending: string[]; nowMs: number }): Promise<boolean> {
+  async finishBatch(input: {
+    cycle: string;
+    batch: string;
+    owner: string;
+    pending: string[];
+    nowMs: number;
+  }): Promise<boolean> {
     await this.request('UpdateItem', { write: 1 });
     const item = this.root.batches.get(`${input.cycle}#${input.batch}`);
     if (item?.owner !== input.owner) return false;

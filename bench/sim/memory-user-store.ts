@@ -121,7 +121,8 @@ export class MemoryUserStore implements UserStore {
           tokenVersion: record.tokenVersion + 1,
           refreshFailures: 0,
         });
-        for (const key of ['revokedAt', 'revokedReason', 'disconnectedAt', 'lastRefreshError'] as const) delete record[key];
+        for (const key of ['revokedAt', 'revokedReason', 'disconnectedAt', 'lastRefreshError'] as const)
+          delete record[key];
       }
       return record;
     }) as Promise<UserRecord>;

@@ -219,7 +219,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const hang = () => new Promise<void>(() => undefined);
   /** The environment's CPU for a request, then its time on the wire: one timer. */
-  const request = async (env: { busyUntil: number; crashed: boolean }, vcpu: number, cpuMs: number, latencyMs: number) => {
+  const request = async (
+    env: { busyUntil: number; crashed: boolean },
+    vcpu: number,
+    cpuMs: number,
+    latencyMs: number,
+  ) => {
     if (env.crashed) return hang();
     const start = Math.max(now(), env.busyUntil);
     env.busyUntil = start + cpuMs / vcpu;
@@ -305,8 +310,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       random,
     });
     env.worker = new RefreshWorker({
-      users,
-      dispatcher: { continueSegment: (message, deadline) => dispatcherOf(env, vcpu).continueSegment(message, deadline) },
+      // Outcomes are tallied as each user finishes: a crash later in the batch does not undo them.
+      users: {
+        refresh: (userId, run) => users.refresh(userId, run),
+        refreshUnderClaim: async (userId, record, run) => {
+          const outcome = await users.refreshUnderClaim(userId, record, run);
+          if (outcome.status === 'refreshed') refreshed.add(userId);
+          if (outcome.status === 'revoked') revoked += 1;
+          return outcome;
+        },
+      },
+      dispatcher: {
+        continueSegment: (message, deadline) => dispatcherOf(env, vcpu).continueSegment(message, deadline),
+      },
       retryRevocation: () => Promise.resolve(),
       metrics: new Metrics({ namespace: 'GoogleOfflineAccess', serviceName: 'google-offline-access' }),
       userConcurrency: sizing.userConcurrency,
@@ -352,10 +368,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       // The environment died (crash or timeout): nothing is deleted, everything comes back.
       env.crashed = true;
     } else {
-      for (const user of outcome.users) {
-        if (user.status === 'refreshed') refreshed.add(user.userId);
-        if (user.status === 'revoked') revoked += 1;
-      }
       const failed = new Set(outcome.batchItemFailures.map((failure) => failure.itemIdentifier));
       await queue.delete(received.filter((message) => !failed.has(message.messageId)));
       env.idleSince = now();
@@ -411,7 +423,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     dispatched = await fire();
     for (;;) {
       const state = await ledger.currentCycle();
-      if (queue.size === 0 && state && state.segmentsDone >= state.totalSegments && state.messagesDone >= state.messages) {
+      if (
+        queue.size === 0 &&
+        state &&
+        state.segmentsDone >= state.totalSegments &&
+        state.messagesDone >= state.messages
+      ) {
         lastDoneAt = now();
         break;
       }
@@ -479,8 +496,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     kmsKey: PRICES.kmsKeyMonth,
     cloudWatchMetrics: metricNames.size * PRICES.cloudWatchCustomMetricMonth,
   };
-  const costPerMonthUsd =
-    costPerCycleUsd * cyclesPerMonth + Object.values(fixedMonthlyUsd).reduce((a, b) => a + b, 0);
+  const costPerMonthUsd = costPerCycleUsd * cyclesPerMonth + Object.values(fixedMonthlyUsd).reduce((a, b) => a + b, 0);
   const perUser = (n: number) => n / options.users;
 
   return {
@@ -510,7 +526,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     fixedMonthlyUsd: mapValues(fixedMonthlyUsd, (v) => round(v, 2)),
     cyclesPerMonth: round(cyclesPerMonth, 2),
     requests: {
-      dynamodb: { ...meter.dynamo.requests, readUnits: round(meter.dynamo.readUnits, 1), writeUnits: meter.dynamo.writeUnits },
+      dynamodb: {
+        ...meter.dynamo.requests,
+        readUnits: round(meter.dynamo.readUnits, 1),
+        writeUnits: meter.dynamo.writeUnits,
+      },
       sqs: meter.sqs.requests,
       kms: meter.kms.requests,
       google: { ...meter.google.requests, throttled429: meter.google.throttled, failed5xx: meter.google.failed },
@@ -566,17 +586,23 @@ interface SeedOptions {
  * ciphertext of their token under one of `users / usersPerDataKey` data keys (as the
  * exchange's cached data keys left them), and last cycle's job result.
  */
-function seededUsers(count: number, options: SeedOptions): UserSeed & { filesOf(userId: string): { size: string; modifiedTime: string }[] } {
+function seededUsers(
+  count: number,
+  options: SeedOptions,
+): UserSeed & { filesOf(userId: string): { size: string; modifiedTime: string }[] } {
   const ciphers = new Map<number, EnvelopeCipher>();
   const keyCount = Math.max(1, Math.ceil(count / options.usersPerDataKey));
   const cipherFor = (group: number) => {
     let cipher = ciphers.get(group);
     if (!cipher) {
       const key = options.kms.generate(TOKEN_PURPOSE);
-      cipher = new EnvelopeCipher({
-        generateDataKey: () => Promise.resolve(key),
-        unwrapDataKey: () => Promise.resolve(key.plaintext),
-      }, { dataKeyMaxUses: Number.MAX_SAFE_INTEGER, dataKeyMaxAgeMs: Number.MAX_SAFE_INTEGER });
+      cipher = new EnvelopeCipher(
+        {
+          generateDataKey: () => Promise.resolve(key),
+          unwrapDataKey: () => Promise.resolve(key.plaintext),
+        },
+        { dataKeyMaxUses: Number.MAX_SAFE_INTEGER, dataKeyMaxAgeMs: Number.MAX_SAFE_INTEGER },
+      );
       ciphers.set(group, cipher);
     }
     return cipher;
@@ -591,14 +617,19 @@ function seededUsers(count: number, options: SeedOptions): UserSeed & { filesOf(
     const n = Math.floor(fraction(index, 5) * 4);
     return Array.from({ length: n }, (_, f) => ({
       size: String(1000 + Math.floor(fraction(index, 7 + f) * 50_000)),
-      modifiedTime: new Date(Date.UTC(2025, 10, 1) + Math.floor(fraction(index, 11 + f) * 86_400_000 * 30) + (changed ? 3_600_000 : 0)).toISOString(),
+      modifiedTime: new Date(
+        Date.UTC(2025, 10, 1) + Math.floor(fraction(index, 11 + f) * 86_400_000 * 30) + (changed ? 3_600_000 : 0),
+      ).toISOString(),
     }));
   };
   const changed = (index: number) => fraction(index, 9) < options.changeRate;
   const summaryOf = (list: { size: string; modifiedTime: string }[]) => ({
     fileCount: list.length,
     totalBytes: list.reduce((sum, file) => sum + Number(file.size), 0),
-    newestModifiedTime: list.reduce<string | null>((newest, file) => (newest && newest > file.modifiedTime ? newest : file.modifiedTime), null),
+    newestModifiedTime: list.reduce<string | null>(
+      (newest, file) => (newest && newest > file.modifiedTime ? newest : file.modifiedTime),
+      null,
+    ),
   });
   return {
     count,
@@ -614,9 +645,12 @@ function seededUsers(count: number, options: SeedOptions): UserSeed & { filesOf(
       // Sign-ins spread over time: neighbouring users in sign-in order share a data key.
       const group = Math.floor(fraction(index, 1) * keyCount);
       const ciphertext = await cipherFor(group).encrypt(token, id);
-      const lastRefreshMs = options.cycleStart - 86_400_000 + 60_000 - fraction(index, 2) * (options.recordIntervalMs - 86_400_000);
+      const lastRefreshMs =
+        options.cycleStart - 86_400_000 + 60_000 - fraction(index, 2) * (options.recordIntervalMs - 86_400_000);
       const lastRefreshAt = new Date(Math.min(options.cycleStart - 60_000, lastRefreshMs)).toISOString();
-      const signedInAt = new Date(Date.UTC(2025, 0, 1) + Math.floor(fraction(index, 4) * 300 * 86_400_000)).toISOString();
+      const signedInAt = new Date(
+        Date.UTC(2025, 0, 1) + Math.floor(fraction(index, 4) * 300 * 86_400_000),
+      ).toISOString();
       return {
         userId: id,
         email: `user${index}@example.com`,
@@ -627,7 +661,12 @@ function seededUsers(count: number, options: SeedOptions): UserSeed & { filesOf(
         picture: `https://lh3.googleusercontent.com/a/ACg8ocJ${id.padEnd(40, 'x')}=s96-c`,
         locale: 'en',
         status: 'active',
-        grantedScopes: ['openid', 'https://www.googleapis.com/auth/userinfo.email', 'https://www.googleapis.com/auth/userinfo.profile', DRIVE_APPDATA],
+        grantedScopes: [
+          'openid',
+          'https://www.googleapis.com/auth/userinfo.email',
+          'https://www.googleapis.com/auth/userinfo.profile',
+          DRIVE_APPDATA,
+        ],
         refreshToken: ciphertext,
         tokenVersion: 1,
         // Same lengths as the real RISC hashes (base64 SHA-512, base64 SHA-256), without hashing a million tokens.

@@ -57,7 +57,10 @@ export class RefreshPipeline extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? RefreshPipeline.MAX_RECEIVE_COUNT },
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? RefreshPipeline.MAX_RECEIVE_COUNT,
+      },
     });
 
     this.rule = new events.Rule(this, 'Schedule', {

@@ -131,7 +131,10 @@ export class RefreshDispatcher {
       });
       const messages = this.refreshMessages(cycle, page.userIds);
       // Counted before sending: a count above what was sent keeps the cycle open (the safe error).
-      await this.deps.ledger?.recordDispatch(cycle, { messages: messages.length, segmentsDone: page.nextCursor ? 0 : 1 });
+      await this.deps.ledger?.recordDispatch(cycle, {
+        messages: messages.length,
+        segmentsDone: page.nextCursor ? 0 : 1,
+      });
       await this.deps.queue.send(messages);
       result.users += page.userIds.length;
       result.messages += messages.length;

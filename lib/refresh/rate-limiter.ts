@@ -68,6 +68,7 @@ export class TokenBucket {
 
   /** Requests per second allowed right now. */
   get currentRatePerSecond(): number {
+    this.advance();
     return this.ratePerMs * 1000;
   }
 

@@ -58,11 +58,23 @@ export interface RefreshLedger {
   recordMessagesDone(cycle: string, messages: number): Promise<void>;
 
   /** Claims one `refresh` message's batch for `leaseMs`. */
-  claimBatch(input: { cycle: string; batch: string; owner: string; leaseMs: number; nowMs: number }): Promise<BatchClaim>;
+  claimBatch(input: {
+    cycle: string;
+    batch: string;
+    owner: string;
+    leaseMs: number;
+    nowMs: number;
+  }): Promise<BatchClaim>;
 
   /**
    * Ends this run's claim: `pending` are the users a redelivery must still process (empty:
    * the batch is done). A claim another run took over meanwhile is left alone (false).
    */
-  finishBatch(input: { cycle: string; batch: string; owner: string; pending: string[]; nowMs: number }): Promise<boolean>;
+  finishBatch(input: {
+    cycle: string;
+    batch: string;
+    owner: string;
+    pending: string[];
+    nowMs: number;
+  }): Promise<boolean>;
 }

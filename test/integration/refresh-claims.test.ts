@@ -85,7 +85,11 @@ async function signIn(...users: string[]): Promise<void> {
 
 const receiveBatch = () =>
   sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: stack.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+    new ReceiveMessageCommand({
+      QueueUrl: stack.queueUrl,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+    }),
   );
 
 async function deleteMessages(messages: Message[]): Promise<void> {
@@ -158,7 +162,8 @@ async function workerWith(options: {
   leaseMs?: number;
 }): Promise<RefreshWorker> {
   const google = await googleServices();
-  const bucket = options.bucket ?? new TokenBucket({ ratePerSecond: 1000, now: options.clock.now, sleep: options.clock.sleep });
+  const bucket =
+    options.bucket ?? new TokenBucket({ ratePerSecond: 1000, now: options.clock.now, sleep: options.clock.sleep });
   const leaseMs = options.leaseMs ?? 300_000;
   const users = new UserRefresher({
     store: userStore(),

@@ -23,7 +23,12 @@ export class DynamoRefreshLedger implements RefreshLedger {
     private readonly tableName: string,
   ) {}
 
-  async startCycle(input: { cycle: string; nowMs: number; timeoutMs: number; totalSegments: number }): Promise<CycleStart> {
+  async startCycle(input: {
+    cycle: string;
+    nowMs: number;
+    timeoutMs: number;
+    totalSegments: number;
+  }): Promise<CycleStart> {
     const update = new Expression()
       .set('cycle', input.cycle)
       .set('startedAtMs', input.nowMs)
@@ -83,7 +88,9 @@ export class DynamoRefreshLedger implements RefreshLedger {
       const pending = claimed.pending;
       return Array.isArray(pending) ? { status: 'claimed', pending: pending as string[] } : { status: 'claimed' };
     }
-    const out = await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const out = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
     const item = out.Item ? unmarshall(out.Item) : {};
     if (item.done === true) return { status: 'done' };
     return { status: 'held', leaseExpiresAtMs: Number(item.leaseExpiresAtMs ?? input.nowMs) };

@@ -60,7 +60,8 @@ export class DynamoUserStore implements UserStore {
         );
         for (const item of out.Responses?.[this.tableName] ?? []) records.push(toUserRecord(item));
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
-        if (keys?.length && attempt >= MAX_BATCH_GET_ROUNDS) throw new Error('DynamoDB left keys unprocessed too often');
+        if (keys?.length && attempt >= MAX_BATCH_GET_ROUNDS)
+          throw new Error('DynamoDB left keys unprocessed too often');
       }
     }
     return records;
