@@ -37,6 +37,8 @@ export interface RequestHooks {
   request: (kind: 'token' | 'drive') => Promise<void>;
   /** Awaited before a Drive request (the worker's rate limiter, as the real client's interceptor does). */
   rateLimit?: () => Promise<void>;
+  /** False once the client's environment has died: its requests in flight no longer count. */
+  alive?: () => boolean;
 }
 
 export class SimGoogle {
@@ -45,7 +47,7 @@ export class SimGoogle {
   /** Refresh grants answered per user index (the simulation's "refreshed twice" check). */
   private readonly grants: Uint8Array;
   /** Users with a refresh grant in flight right now (two at once would break the lease guarantee). */
-  readonly inFlight = new Set<string>();
+  readonly inFlight = new Map<string, RequestHooks>();
   concurrentGrants = 0;
 
   constructor(private readonly options: SimGoogleOptions) {
@@ -89,9 +91,9 @@ export class SimGoogle {
     return {
       refreshAccessToken: async (refreshToken: string): Promise<GoogleTokens> => {
         const userId = userOfToken(refreshToken);
-        const concurrent = this.inFlight.has(userId);
-        if (concurrent) this.concurrentGrants += 1;
-        this.inFlight.add(userId);
+        const other = this.inFlight.get(userId);
+        if (other && (other.alive?.() ?? true)) this.concurrentGrants += 1;
+        this.inFlight.set(userId, hooks);
         try {
           const refused = this.gate('oauth2.token');
           await hooks.request('token');
@@ -111,7 +113,7 @@ export class SimGoogle {
             expiresAt: this.options.now() + 3_600_000,
           };
         } finally {
-          if (!concurrent) this.inFlight.delete(userId);
+          if (this.inFlight.get(userId) === hooks) this.inFlight.delete(userId);
         }
       },
     };

@@ -281,6 +281,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const env = { id: environments++, busyUntil: 0, crashed: false, idleSince: now() } as Environment;
     // A user's own CPU (decrypt, the job, bookkeeping) is charged with its refresh grant.
     const hooks: RequestHooks = {
+      alive: () => !env.crashed,
       request: (kind) =>
         kind === 'token'
           ? request(env, vcpu, MODEL.cpuMsPerGoogleRequest + MODEL.cpuMsPerUser, MODEL.googleTokenLatencyMs)
