@@ -24,7 +24,7 @@ export const CONTEXT_DEFAULTS = {
   userConcurrency: '',
   googleQps: '',
   scanSegments: 4,
-  usersPerMessage: 100,
+  usersPerMessage: 200,
   apiRateLimit: 50,
   apiBurstLimit: 100,
   alarmEmail: '',

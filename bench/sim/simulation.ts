@@ -18,6 +18,7 @@ import { DEADLINE_SAFETY_MS } from '../../lib/refresh/deadline';
 import { RefreshDispatcher, type DispatchResult } from '../../lib/refresh/dispatch';
 import { TokenBucket } from '../../lib/refresh/rate-limiter';
 import { DEFAULT_GOOGLE_REQUESTS_PER_USER, quotaFloorSeconds, refreshSizing } from '../../lib/refresh/sizing';
+import { WORKER_CIPHER_OPTIONS } from '../../lib/refresh/config';
 import { UserRefresher } from '../../lib/refresh/user-refresh';
 import { RefreshWorker, type QueueRecord } from '../../lib/refresh/worker';
 import type { UserRecord } from '../../lib/store/users';
@@ -168,13 +169,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const wallStart = Date.now();
   const schedule = options.schedule ?? 'rate(1 day)';
   const periodMs = schedulePeriodMs(schedule);
-  const usersPerMessage = options.usersPerMessage ?? 100;
+  const usersPerMessage = options.usersPerMessage ?? 200;
   const batchSize = options.batchSize ?? 5;
   const scanSegments = options.scanSegments ?? 4;
   const memoryMb = options.workerMemoryMb ?? 256;
   const changeRate = options.changeRate ?? 0.02;
   const usersPerDataKey = options.usersPerDataKey ?? 1000;
-  const recordIntervalMs = (options.recordIntervalHours ?? 168) * 3_600_000;
+  const recordIntervalMs = (options.recordIntervalHours ?? 720) * 3_600_000;
   const random = prng(options.seed ?? 12);
   const sizing = refreshSizing({ googleRequestsPerSecond: options.googleQps });
 
@@ -291,7 +292,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const bucket = new TokenBucket({ ratePerSecond: sizing.perEnvironmentQps, burst: 1, now, sleep });
     const cipher = new EnvelopeCipher(
       new MemoryDataKeys(kms, meter, awsCall(env, vcpu, MODEL.kmsLatencyMs)),
-      { now },
+      { ...WORKER_CIPHER_OPTIONS, now },
       TOKEN_PURPOSE,
     );
     const oauth = google.gateway(hooks);
@@ -646,9 +647,10 @@ function seededUsers(
       // Sign-ins spread over time: neighbouring users in sign-in order share a data key.
       const group = Math.floor(fraction(index, 1) * keyCount);
       const ciphertext = await cipherFor(group).encrypt(token, id);
-      const lastRefreshMs =
-        options.cycleStart - 86_400_000 + 60_000 - fraction(index, 2) * (options.recordIntervalMs - 86_400_000);
-      const lastRefreshAt = new Date(Math.min(options.cycleStart - 60_000, lastRefreshMs)).toISOString();
+      // Recorded 1 to `interval` days ago, uniformly: a daily cycle finds 1/interval of them due for a write.
+      const intervalDays = Math.max(1, Math.round(options.recordIntervalMs / 86_400_000));
+      const daysAgo = 1 + Math.floor(fraction(index, 2) * intervalDays);
+      const lastRefreshAt = new Date(options.cycleStart - daysAgo * 86_400_000).toISOString();
       const signedInAt = new Date(
         Date.UTC(2025, 0, 1) + Math.floor(fraction(index, 4) * 300 * 86_400_000),
       ).toISOString();

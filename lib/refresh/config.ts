@@ -7,6 +7,14 @@ import { intEnv, listEnv, numberEnv, optionalEnv, requireEnv } from '../config';
 type Env = Record<string, string | undefined>;
 
 export const DEFAULT_JOBS = ['appdata-summary'];
+
+/**
+ * The worker decrypts every stored token once per cycle, in no particular order, under as
+ * many data keys as the exchange used: it keeps many unwrapped keys for a whole cycle, so
+ * each costs one KMS request per execution environment and cycle, not one per user
+ * (32 bytes each, a few megabytes at most).
+ */
+export const WORKER_CIPHER_OPTIONS = { decryptCacheSize: 65_536, decryptCacheMaxAgeMs: 12 * 3_600_000 };
 export const DEFAULT_METRICS_NAMESPACE = 'GoogleOfflineAccess';
 
 export interface DispatchConfig {
@@ -15,7 +23,7 @@ export interface DispatchConfig {
   /** DISPATCH_SCAN_SEGMENTS: parallel-scan segments of the active-users index (default 4). */
   scanSegments: number;
   /**
-   * DISPATCH_USERS_PER_MESSAGE: users in one `refresh` message (default 100). A message costs
+   * DISPATCH_USERS_PER_MESSAGE: users in one `refresh` message (default 200). A message costs
    * three small ledger writes, so more users per message is fewer writes per user.
    */
   usersPerMessage: number;
@@ -31,7 +39,7 @@ export function dispatchConfig(env: Env = process.env): DispatchConfig {
     // DynamoDB allows up to 1,000,000 segments.
     scanSegments: intEnv('DISPATCH_SCAN_SEGMENTS', 4, { min: 1, max: 1_000_000 }, env),
     // Bounded so a message stays far below SQS's size limit even with long user IDs.
-    usersPerMessage: intEnv('DISPATCH_USERS_PER_MESSAGE', 100, { min: 1, max: 500 }, env),
+    usersPerMessage: intEnv('DISPATCH_USERS_PER_MESSAGE', 200, { min: 1, max: 500 }, env),
     scanPageSize: intEnv('DISPATCH_SCAN_PAGE_SIZE', 1000, { min: 1, max: 10_000 }, env),
     cycleTimeoutMs: intEnv('REFRESH_CYCLE_TIMEOUT_SECONDS', 82_800, { min: 60, max: 30 * 86_400 }, env) * 1000,
   };
@@ -54,7 +62,7 @@ export interface WorkerConfig {
   metricsNamespace: string;
   /** REFRESH_MAX_RECEIVES: the queue's maxReceiveCount (default 5). */
   maxReceives: number;
-  /** REFRESH_RECORD_INTERVAL_HOURS, in ms: an unchanged outcome is still written once this old (default 168). */
+  /** REFRESH_RECORD_INTERVAL_HOURS, in ms: an unchanged outcome is still written once this old (default 720: 30 days). */
   recordIntervalMs: number;
 }
 
@@ -69,6 +77,6 @@ export function workerConfig(env: Env = process.env): WorkerConfig {
     retryBaseMs: intEnv('REFRESH_RETRY_BASE_MS', 200, { min: 1, max: 60_000 }, env),
     metricsNamespace: optionalEnv('POWERTOOLS_METRICS_NAMESPACE', env) ?? DEFAULT_METRICS_NAMESPACE,
     maxReceives: intEnv('REFRESH_MAX_RECEIVES', 5, { min: 1, max: 1000 }, env),
-    recordIntervalMs: intEnv('REFRESH_RECORD_INTERVAL_HOURS', 168, { min: 0, max: 24 * 366 }, env) * 3_600_000,
+    recordIntervalMs: intEnv('REFRESH_RECORD_INTERVAL_HOURS', 720, { min: 0, max: 24 * 366 }, env) * 3_600_000,
   };
 }

@@ -51,7 +51,7 @@ export interface UserRefreshDependencies {
   beforeGoogleRequest: () => Promise<void>;
   leaseMs: number;
   retry: RetryPolicy;
-  /** Under a message claim, an unchanged outcome is still written once it is this old (default 7 days). */
+  /** Under a message claim, an unchanged outcome is still written once it is this old (default 30 days). */
   recordIntervalMs?: number;
   /** Told of every throttling answer from Google (429, Drive rate limits): the rate limiter slows down. */
   onGoogleThrottled?: () => void;
@@ -60,7 +60,7 @@ export interface UserRefreshDependencies {
   random?: () => number;
 }
 
-export const DEFAULT_RECORD_INTERVAL_MS = 7 * 86_400_000;
+export const DEFAULT_RECORD_INTERVAL_MS = 30 * 86_400_000;
 
 /** A claimed user's lease; `released` once the outcome was recorded with it. */
 interface Lease {

@@ -3,11 +3,14 @@
  * here, so they run the same code with the same settings.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { kmsClient } from '../aws/clients';
+import { kmsCipher } from '../aws/kms-data-keys';
+import { requireEnv } from '../config';
 import { driveClientFactory } from '../jobs/drive';
 import { selectJobs } from '../jobs/registry';
 import { once } from '../memo';
 import { TokenBucket } from '../refresh/rate-limiter';
-import { workerConfig } from '../refresh/config';
+import { WORKER_CIPHER_OPTIONS, workerConfig } from '../refresh/config';
 import { UserRefresher } from '../refresh/user-refresh';
 import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
@@ -18,9 +21,10 @@ import {
   prepareGoogleServices,
   refreshLedger,
   revocationQueue,
-  tokenCipher,
   userStore,
 } from './shared';
+
+const workerCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID'), WORKER_CIPHER_OPTIONS));
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -49,14 +53,14 @@ export const refreshWorkerFunction = composition({
     workerSetup();
     if (process.env.REFRESH_QUEUE_URL) refreshDispatcher();
     userStore();
-    tokenCipher();
+    workerCipher();
     prepareGoogleServices();
   },
   async build() {
     const { config, jobs, googleRateLimit, metrics } = workerSetup();
     const google = await googleServices();
     const store = userStore();
-    const cipher = tokenCipher();
+    const cipher = workerCipher();
     const beforeGoogleRequest = () => googleRateLimit.take();
     const users = new UserRefresher({
       store,
