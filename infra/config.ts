@@ -64,7 +64,7 @@ export interface InfraConfig {
   readonly googleQps?: number;
   /** Parallel DynamoDB scan segments of the dispatcher. */
   readonly scanSegments: number;
-  /** Users per SQS message the dispatcher sends. */
+  /** The most users per SQS message the dispatcher sends (fewer when the Google allowance is small). */
   readonly usersPerMessage: number;
   /** API stage steady-state requests per second. */
   readonly apiRateLimit: number;

@@ -94,16 +94,19 @@ export class GoogleOfflineAccessStack extends Stack {
       GOOGLE_ALLOWED_AZP: allowedAzp,
     });
     // The worker continues checkpointed scan segments with the dispatcher's code, so both read these.
+    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
+    const sizing = refreshSizing({
+      googleRequestsPerSecond: config.googleRequestsPerSecond,
+      maxUsersPerMessage: config.usersPerMessage,
+      ...(config.workerMaxConcurrency !== undefined ? { workerMaxConcurrency: config.workerMaxConcurrency } : {}),
+    });
     const dispatchSettings = {
       DISPATCH_SCAN_SEGMENTS: String(config.scanSegments),
-      DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
+      DISPATCH_USERS_PER_MESSAGE: String(sizing.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
-    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
-    const sizing = refreshSizing({ googleRequestsPerSecond: config.googleRequestsPerSecond });
-    const workerMaxConcurrency = config.workerMaxConcurrency ?? sizing.workerMaxConcurrency;
-    const perEnvironmentQps =
-      config.googleQps ?? Math.floor((config.googleRequestsPerSecond / workerMaxConcurrency) * 1000) / 1000;
+    const { workerMaxConcurrency } = sizing;
+    const perEnvironmentQps = config.googleQps ?? sizing.perEnvironmentQps;
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
@@ -118,6 +121,7 @@ export class GoogleOfflineAccessStack extends Stack {
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
       workerMaxConcurrency,
+      batchSize: sizing.batchSize,
       workerTimeout: FUNCTION_SPECS.refreshWorker.timeout,
       ...(dispatch ? { dispatcher: dispatch.function } : {}),
       ...(worker ? { worker: worker.function } : {}),

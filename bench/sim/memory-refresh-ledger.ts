@@ -59,6 +59,11 @@ export class MemoryRefreshLedger implements RefreshLedger {
     return { started: true, state: { ...state } };
   }
 
+  /** The cycle item as it is, without a request (the simulation's own bookkeeping). */
+  peekCycle(): CycleState | undefined {
+    return this.root.cycle ? { ...this.root.cycle } : undefined;
+  }
+
   async currentCycle(): Promise<CycleState | undefined> {
     await this.request('GetItem', { read: 1 });
     return this.root.cycle ? { ...this.root.cycle } : undefined;

@@ -169,15 +169,18 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const wallStart = Date.now();
   const schedule = options.schedule ?? 'rate(1 day)';
   const periodMs = schedulePeriodMs(schedule);
-  const usersPerMessage = options.usersPerMessage ?? 200;
-  const batchSize = options.batchSize ?? 5;
+  const sizing = refreshSizing({
+    googleRequestsPerSecond: options.googleQps,
+    ...(options.usersPerMessage ? { maxUsersPerMessage: options.usersPerMessage } : {}),
+  });
+  const { usersPerMessage } = sizing;
+  const batchSize = options.batchSize ?? sizing.batchSize;
   const scanSegments = options.scanSegments ?? 4;
   const memoryMb = options.workerMemoryMb ?? 256;
   const changeRate = options.changeRate ?? 0.02;
   const usersPerDataKey = options.usersPerDataKey ?? 1000;
   const recordIntervalMs = (options.recordIntervalHours ?? 720) * 3_600_000;
   const random = prng(options.seed ?? 12);
-  const sizing = refreshSizing({ googleRequestsPerSecond: options.googleQps });
 
   const clock = new VirtualClock();
   const { now, sleep } = clock;
@@ -212,7 +215,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
 
   // Captures what the functions log (priced as CloudWatch Logs ingestion) instead of printing it.
-  const restoreOutput = captureStdout((chunk) => {
+  const progress = options.progress;
+  const progressWrite = progress ? progress.write.bind(progress) : undefined;
+  const restoreOutput = captureOutput((chunk) => {
     meter.logs.bytes += Buffer.byteLength(chunk);
     for (const match of chunk.matchAll(/"Metrics":\[(.*?)\]/g))
       for (const name of match[1]!.matchAll(/"Name":"(\w+)"/g)) meter.logs.metricNames.add(name[1]!);
@@ -424,7 +429,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const main = async () => {
     dispatched = await fire();
     for (;;) {
-      const state = await ledger.currentCycle();
+      const state = ledger.peekCycle();
       if (
         queue.size === 0 &&
         state &&
@@ -436,7 +441,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       await sleep(1000);
       while (refreshed.size >= nextProgress) {
-        options.progress?.write(
+        progressWrite?.(
           `  ${new Date(now()).toISOString().slice(11, 19)} simulated: ${refreshed.size.toLocaleString('en-US')} users refreshed\n`,
         );
         nextProgress = (Math.floor(refreshed.size / progressEvery) + 1) * progressEvery;
@@ -699,16 +704,17 @@ function mapValues<T extends Record<string, number>>(record: T, fn: (value: numb
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, fn(v)])) as T;
 }
 
-/** Routes everything written to stdout to `sink` until restored (the functions' logs and EMF metrics). */
-function captureStdout(sink: (chunk: string) => void): () => void {
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-    sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
-  return () => {
-    process.stdout.write = original;
-  };
+/** Routes everything written to stdout and stderr to `sink` until restored (the functions' logs and EMF metrics). */
+function captureOutput(sink: (chunk: string) => void): () => void {
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
+  }
+  return () => streams.forEach((stream, i) => (stream.write = originals[i]!));
 }

@@ -16,13 +16,7 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import {
-  googleServices,
-  prepareGoogleServices,
-  refreshLedger,
-  revocationQueue,
-  userStore,
-} from './shared';
+import { googleServices, prepareGoogleServices, refreshLedger, revocationQueue, userStore } from './shared';
 
 const workerCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID'), WORKER_CIPHER_OPTIONS));
 

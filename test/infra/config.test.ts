@@ -25,19 +25,17 @@ describe('deployment parameters', () => {
     expect(cdkJson.context).toEqual(CONTEXT_DEFAULTS);
   });
 
-  it('defaults to an hourly refresh, the Drive app data scope and no optional extras', () => {
+  it('defaults to a daily refresh sized from one Google allowance, the Drive app data scope and no optional extras', () => {
     expect(read({})).toEqual({
       stackName: 'GoogleOfflineAccess',
       allowedAzp: [],
       requiredScopes: ['https://www.googleapis.com/auth/drive.appdata'],
       redirectUri: '',
-      refreshSchedule: 'rate(1 hour)',
+      refreshSchedule: 'rate(1 day)',
       refreshJobs: ['appdata-summary'],
-      workerMaxConcurrency: 5,
-      userConcurrency: 8,
-      googleQps: 10,
+      googleRequestsPerSecond: 100,
       scanSegments: 4,
-      usersPerMessage: 10,
+      usersPerMessage: 200,
       apiRateLimit: 50,
       apiBurstLimit: 100,
       corsOrigins: [],

@@ -45,10 +45,13 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'dynamodb:Query',
     'secretsmanager:GetSecretValue',
   ],
-  refreshDispatch: [...LOGS, 'dynamodb:Scan', 'sqs:SendMessage'],
+  // The cycle item (GetItem, UpdateItem) keeps cycles apart.
+  refreshDispatch: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan', 'sqs:SendMessage'],
   refreshWorker: [
     ...LOGS,
     'dynamodb:GetItem',
+    // The users of a claimed message, in one request.
+    'dynamodb:BatchGetItem',
     'dynamodb:UpdateItem',
     // Continues scan segments the dispatcher checkpointed, and queues their users.
     'dynamodb:Scan',
@@ -85,6 +88,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'REFRESH_JOBS',
     'GOOGLE_QPS',
     'REFRESH_USER_CONCURRENCY',
+    'REFRESH_MAX_RECEIVES',
     // Continuing checkpointed scan segments needs the dispatcher's settings and the queue.
     'REFRESH_QUEUE_URL',
     'DISPATCH_SCAN_SEGMENTS',
@@ -169,7 +173,34 @@ describe('functions', () => {
     expect(exchange.GOOGLE_REQUIRED_SCOPES).toBe('https://www.googleapis.com/auth/drive.appdata');
     expect(exchange.POWERTOOLS_METRICS_NAMESPACE).toBe('Acme/GoogleAccess');
     const worker = (functionProps('refreshWorker').Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(worker).toMatchObject({ REFRESH_JOBS: 'appdata-summary', GOOGLE_QPS: '10', REFRESH_USER_CONCURRENCY: '8' });
+    // The one Google allowance (default 100 requests/s) split over the 7 environments the context asks for.
+    expect(worker).toMatchObject({
+      REFRESH_JOBS: 'appdata-summary',
+      GOOGLE_QPS: '14.285',
+      REFRESH_USER_CONCURRENCY: '8',
+      REFRESH_MAX_RECEIVES: String(RefreshPipeline.MAX_RECEIVE_COUNT),
+    });
+  });
+
+  it('derives the worker fleet from the one Google allowance when nothing overrides it', () => {
+    const derivedProject = new StubProject();
+    try {
+      const { stack: derived } = buildStack(derivedProject, { context: { googleRequestsPerSecond: '400' } });
+      const derivedTemplate = templateOf(derived);
+      const variables = (
+        derivedTemplate.toJSON().Resources[logicalIdOf(derived, derived.functions.refreshWorker!.function)]
+          ?.Properties as { Environment: { Variables: Record<string, string> } }
+      ).Environment.Variables;
+      const mapping = Object.values(derivedTemplate.findResources('AWS::Lambda::EventSourceMapping'))[0] as {
+        Properties: { ScalingConfig: { MaximumConcurrency: number } };
+      };
+      const environments = mapping.Properties.ScalingConfig.MaximumConcurrency;
+      expect(environments).toBe(8);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeLessThanOrEqual(400);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeGreaterThan(399);
+    } finally {
+      derivedProject.remove();
+    }
   });
 });
 
@@ -419,6 +450,17 @@ describe('observability', () => {
         MetricName: 'RevokedUsers',
         Dimensions: [{ Name: 'service', Value: 'google-offline-access' }],
         Threshold: 100,
+      }),
+    );
+  });
+
+  it('alarms when a refresh cycle was still running as the next one was due', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'Acme/GoogleAccess',
+        MetricName: 'RefreshCycleOverlaps',
+        Dimensions: [{ Name: 'service', Value: 'google-offline-access' }],
+        Threshold: 1,
       }),
     );
   });

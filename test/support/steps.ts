@@ -24,7 +24,9 @@ export const userStoreOf = (stack: TestStack): DynamoUserStore =>
 export async function forgetRefreshCycle(stack: TestStack): Promise<void> {
   const dynamo = new DynamoDBClient({});
   try {
-    await dynamo.send(new DeleteItemCommand({ TableName: stack.aws.tableName, Key: { pk: { S: 'REFRESHCYCLE#current' } } }));
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: stack.aws.tableName, Key: { pk: { S: 'REFRESHCYCLE#current' } } }),
+    );
   } finally {
     dynamo.destroy();
   }
