@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const options: SimulationOptions = {
     users: number('users', values.users)!,
     googleQps: number('google-qps', values['google-qps'])!,
-    schedule: values.schedule!,
+    schedule: values.schedule,
     progress: process.stderr,
   };
   const optional: [keyof SimulationOptions, string, string | undefined][] = [
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     `Simulating one refresh cycle: ${options.users.toLocaleString('en-US')} users, ${options.googleQps} Google requests/s, ${options.schedule}\n`,
   );
   const result = await runSimulation(options);
-  const output = resolve(values.output!);
+  const output = resolve(values.output);
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, `${JSON.stringify(result, null, 2)}\n`);
   if (values.chart) {

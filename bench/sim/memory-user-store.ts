@@ -110,7 +110,7 @@ export class MemoryUserStore implements UserStore {
         grantedScopes: input.grantedScopes,
         updatedAt: at,
         lastSignInAt: at,
-      } as UserRecord;
+      };
       if (input.refreshToken) {
         Object.assign(record, {
           refreshToken: input.refreshToken.ciphertext,
@@ -140,7 +140,7 @@ export class MemoryUserStore implements UserStore {
     await this.write(userId, (before) => {
       if (before?.leaseOwner !== owner) return undefined;
       const { leaseOwner: _o, leaseExpiresAt: _e, ...rest } = before;
-      return rest as UserRecord;
+      return rest;
     });
   }
 
@@ -252,7 +252,7 @@ export class MemoryUserStore implements UserStore {
   private async endGrant(userId: string, expectedVersion: number | undefined, changes: Partial<UserRecord>) {
     const written = await this.write(userId, (before) => {
       if (!before || (expectedVersion !== undefined && before.tokenVersion !== expectedVersion)) return undefined;
-      const after = { ...before, ...changes, tokenVersion: before.tokenVersion + 1 } as UserRecord;
+      const after = { ...before, ...changes, tokenVersion: before.tokenVersion + 1 };
       delete after.refreshToken;
       delete after.tokenHash;
       delete after.tokenPrefixHash;

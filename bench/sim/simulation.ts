@@ -709,12 +709,12 @@ function captureOutput(sink: (chunk: string) => void): () => void {
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((stream) => stream.write);
   for (const stream of streams) {
-    stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    stream.write = (chunk: unknown, ...rest: unknown[]): boolean => {
       sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
       callback?.();
       return true;
-    }) as typeof stream.write;
+    };
   }
   return () => streams.forEach((stream, i) => (stream.write = originals[i]!));
 }

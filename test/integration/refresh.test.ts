@@ -29,6 +29,8 @@ import {
 } from '../support/steps';
 import { startTestStack, type TestStack } from '../support/stack';
 
+jest.setTimeout(60_000);
+
 const DRIVE_APPDATA = 'https://www.googleapis.com/auth/drive.appdata';
 const MAX_ATTEMPTS = 3;
 
