@@ -4,13 +4,13 @@
  * checkpointed segments with the same dispatcher.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { sqsClient } from '../aws/clients';
+import { sqsClient } from '../aws/clients/sqs';
 import { SqsRefreshQueue } from '../aws/sqs-queues';
 import { once } from '../memo';
 import { DEFAULT_METRICS_NAMESPACE, dispatchConfig } from '../refresh/config';
 import { RefreshDispatcher } from '../refresh/dispatch';
 import { composition } from './composition';
-import { refreshLedger, userStore } from './shared';
+import { refreshLedger, userStore } from './aws';
 
 export const refreshDispatcher = once(() => {
   const config = dispatchConfig();

@@ -3,7 +3,7 @@
  * here, so they run the same code with the same settings.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { kmsClient } from '../aws/clients';
+import { kmsClient } from '../aws/clients/kms';
 import { kmsCipher } from '../aws/kms-data-keys';
 import { requireEnv } from '../config';
 import { driveClientFactory } from '../jobs/drive';
@@ -16,7 +16,8 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { googleServices, prepareGoogleServices, refreshLedger, revocationQueue, userStore } from './shared';
+import { refreshLedger, revocationQueue, userStore } from './aws';
+import { googleServices, prepareGoogleServices } from './google';
 
 const workerCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID'), WORKER_CIPHER_OPTIONS));
 

@@ -6,9 +6,35 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
- * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
+ * - `REFRESHCYCLE#current`, `REFRESHBATCH#<cycle>#<batch>`: the refresh ledger (the cycle, and
+ *   one claim per refresh message, which expires).
+ *
+ * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
+ * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
+ * The CDK stack grants item access by these prefixes (`dynamodb:LeadingKeys`), so a new kind
+ * of item needs its own grant there.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The kinds of item, by the prefix of their partition key. The adapters build keys from
+ * these, and the CDK stack grants item access by them (`dynamodb:LeadingKeys`), so a new
+ * kind of item needs its own entry here and its own grant there.
+ */
+export const ITEM_KINDS = {
+  /** `USER#<sub>`: the user's record. */
+  user: 'USER#',
+  /** `AUTHCODE#<sha256(code)>`: the exchange ledger (one record per redeemed code). */
+  exchange: 'AUTHCODE#',
+  /** `RISC#<jti>`: the security-event ledger. */
+  securityEvent: 'RISC#',
+  /** `REFRESHCYCLE#current`: the refresh cycle running (or last run) and its message counts. */
+  refreshCycle: 'REFRESHCYCLE#',
+  /** `REFRESHBATCH#<cycle>#<batch>`: the claim of one refresh message, expires. */
+  refreshBatch: 'REFRESHBATCH#',
+} as const;
+
+export type ItemKind = keyof typeof ITEM_KINDS;
 
 export interface IndexDefinition {
   readonly indexName: string;

@@ -8,6 +8,8 @@ describe('refreshSizing', () => {
       workerMaxConcurrency: 2,
       perEnvironmentQps: 50,
       userConcurrency: 25,
+      usersPerMessage: 200,
+      batchSize: 10,
     });
     const large = refreshSizing({ googleRequestsPerSecond: 1000 });
     expect(large.workerMaxConcurrency).toBe(20);

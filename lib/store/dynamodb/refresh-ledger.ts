@@ -7,13 +7,13 @@
 import { GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BatchClaim, CycleStart, CycleState, RefreshLedger } from '../refresh-ledger';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
 const PK = TOKEN_TABLE.partitionKey;
 const TTL = TOKEN_TABLE.timeToLiveAttribute;
-const CYCLE_KEY = { [PK]: { S: 'REFRESHCYCLE#current' } };
-const batchKey = (cycle: string, batch: string) => ({ [PK]: { S: `REFRESHBATCH#${cycle}#${batch}` } });
+const CYCLE_KEY = { [PK]: { S: `${ITEM_KINDS.refreshCycle}current` } };
+const batchKey = (cycle: string, batch: string) => ({ [PK]: { S: `${ITEM_KINDS.refreshBatch}${cycle}#${batch}` } });
 /** Batch claims are kept a week: long enough for any redelivery, short enough to cost nothing. */
 const BATCH_RETENTION_S = 7 * 86_400;
 
