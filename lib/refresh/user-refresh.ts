@@ -340,8 +340,19 @@ export function outcomeChanged(record: UserRecord, outcome: RefreshOutcome, reco
       !previous ||
       previous.status !== next.status ||
       previous.reason !== next.reason ||
-      stableJson(previous.detail) !== stableJson(next.detail)
+      !sameDetail(previous.detail, next.detail)
     );
+  });
+}
+
+/** Whether two job results hold the same values (flat values compared directly: the common case, and cheap). */
+function sameDetail(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): boolean {
+  if (!a || !b) return a === b;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => {
+    const [x, y] = [a[key], b[key]];
+    return x === y || (typeof x === 'object' && typeof y === 'object' && stableJson(x) === stableJson(y));
   });
 }
 
