@@ -9,6 +9,7 @@ import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
+import { refreshSizing } from '../lib/refresh/sizing';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -118,18 +119,26 @@ export class GoogleOfflineAccessStack extends Stack {
       );
     }
     // The worker continues checkpointed scan segments with the dispatcher's code, so both read these.
+    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
+    const sizing = refreshSizing({
+      googleRequestsPerSecond: config.googleRequestsPerSecond,
+      maxUsersPerMessage: config.usersPerMessage,
+      ...(config.workerMaxConcurrency !== undefined ? { workerMaxConcurrency: config.workerMaxConcurrency } : {}),
+    });
     const dispatchSettings = {
       DISPATCH_SCAN_SEGMENTS: String(config.scanSegments),
-      DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
+      DISPATCH_USERS_PER_MESSAGE: String(sizing.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
+    const { workerMaxConcurrency } = sizing;
+    const perEnvironmentQps = config.googleQps ?? sizing.perEnvironmentQps;
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_REQUIRED_SCOPES: requiredScopes,
       REFRESH_JOBS: config.refreshJobs.join(','),
-      GOOGLE_QPS: String(config.googleQps),
-      REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
+      GOOGLE_QPS: String(perEnvironmentQps),
+      REFRESH_USER_CONCURRENCY: String(config.userConcurrency ?? sizing.userConcurrency),
       ...dispatchSettings,
     });
     // Drive push (opt-in): Google's notifications in, early runs of one user out.
@@ -146,10 +155,13 @@ export class GoogleOfflineAccessStack extends Stack {
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
-      workerMaxConcurrency: config.workerMaxConcurrency,
+      workerMaxConcurrency,
+      batchSize: sizing.batchSize,
       dispatcher: dispatch.function,
       worker: worker.function,
     });
+    // On a message's last delivery the worker counts it finished, so a poison message cannot hold the cycle open.
+    worker.function.addEnvironment('REFRESH_MAX_RECEIVES', String(this.pipeline.maxReceiveCount));
 
     // Least privilege: each function gets the operations its code performs, on the item
     // kinds it owns (dynamodb:LeadingKeys), nothing more.
@@ -209,9 +221,19 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantIndex(scanner.function, 'dynamodb:Scan', indexes.activeUsers.indexName);
       this.pipeline.addProducer(scanner.function);
     }
+    // The cycle item: a cycle starts only when the previous one finished; it counts its messages.
+    this.store.grantItems(dispatch.function, ['refreshCycle'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
-    // a revoke retry first reads the user (Get).
-    this.store.grantItems(worker.function, ['user'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // a revoke retry first reads the user (Get); the users of a claimed message are read in one BatchGetItem.
+    this.store.grantItems(
+      worker.function,
+      ['user'],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+    );
+    // Claims of cycle messages, and the cycle item's count of finished messages.
+    this.store.grantItems(worker.function, ['refreshCycle', 'refreshBatch'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
     this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.store.grantReadClientSecret(worker.function);

@@ -10,6 +10,7 @@ import { ITEM_KINDS, TOKEN_TABLE, TOKEN_TABLE_INDEXES, type ItemKind } from '../
 /** Item-level DynamoDB actions a function may be granted on the token table. */
 export type TableItemAction =
   | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'

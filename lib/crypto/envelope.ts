@@ -38,6 +38,8 @@ export interface TokenCipherOptions {
   dataKeyMaxUses?: number;
   /** Unwrapped keys kept for decryption (default 256). */
   decryptCacheSize?: number;
+  /** How long an unwrapped key is reused for decryption (default three times `dataKeyMaxAgeMs`). */
+  decryptCacheMaxAgeMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +60,7 @@ export class EnvelopeCipher implements TokenCipher {
   private readonly maxAgeMs: number;
   private readonly maxUses: number;
   private readonly decryptCacheSize: number;
+  private readonly decryptCacheMaxAgeMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -68,6 +71,7 @@ export class EnvelopeCipher implements TokenCipher {
     this.maxAgeMs = options.dataKeyMaxAgeMs ?? 5 * 60_000;
     this.maxUses = options.dataKeyMaxUses ?? 10_000;
     this.decryptCacheSize = options.decryptCacheSize ?? 256;
+    this.decryptCacheMaxAgeMs = options.decryptCacheMaxAgeMs ?? this.maxAgeMs * 3;
     this.now = options.now ?? Date.now;
   }
 
@@ -129,7 +133,7 @@ export class EnvelopeCipher implements TokenCipher {
   private unwrap(wrapped: Buffer): Promise<Buffer> {
     const id = createHash('sha256').update(wrapped).digest('base64');
     const cached = this.unwrapped.get(id);
-    if (cached && this.now() - cached.createdAt < this.maxAgeMs * 3) return cached.key;
+    if (cached && this.now() - cached.createdAt < this.decryptCacheMaxAgeMs) return cached.key;
     const key = this.dataKeys.unwrapDataKey(wrapped, this.purpose);
     this.remember(wrapped, key, id);
     key.catch(() => this.unwrapped.delete(id));

@@ -52,10 +52,13 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'dynamodb:DeleteItem',
     'dynamodb:Query',
   ],
-  refreshDispatch: [...LOGS, 'dynamodb:Scan', 'sqs:SendMessage'],
+  // The cycle item (GetItem, UpdateItem) keeps cycles apart.
+  refreshDispatch: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan', 'sqs:SendMessage'],
   refreshWorker: [
     ...LOGS,
     'dynamodb:GetItem',
+    // The users of a claimed message, in one request.
+    'dynamodb:BatchGetItem',
     'dynamodb:UpdateItem',
     // Continues scan segments the dispatcher checkpointed, and queues their users.
     'dynamodb:Scan',
@@ -97,6 +100,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'REFRESH_JOBS',
     'GOOGLE_QPS',
     'REFRESH_USER_CONCURRENCY',
+    'REFRESH_MAX_RECEIVES',
     // Continuing checkpointed scan segments needs the dispatcher's settings and the queue.
     'REFRESH_QUEUE_URL',
     'DISPATCH_SCAN_SEGMENTS',
@@ -207,11 +211,34 @@ describe('functions', () => {
     expect(exchange.GOOGLE_REQUIRED_SCOPES).toBe('https://www.googleapis.com/auth/drive.appdata');
     expect(exchange.POWERTOOLS_METRICS_NAMESPACE).toBe('Acme/GoogleAccess');
     const worker = (functionProps('refreshWorker').Environment as { Variables: Record<string, unknown> }).Variables;
+    // The one Google allowance (default 100 requests/s) split over the 7 environments the context asks for.
     expect(worker).toMatchObject({
       REFRESH_JOBS: 'appdata-summary,drive-changes',
-      GOOGLE_QPS: '10',
+      GOOGLE_QPS: '14.285',
       REFRESH_USER_CONCURRENCY: '8',
+      REFRESH_MAX_RECEIVES: String(RefreshPipeline.MAX_RECEIVE_COUNT),
     });
+  });
+
+  it('derives the worker fleet from the one Google allowance when nothing overrides it', () => {
+    const derivedProject = new StubProject();
+    try {
+      const { stack: derived } = buildStack(derivedProject, { context: { googleRequestsPerSecond: '400' } });
+      const derivedTemplate = templateOf(derived);
+      const variables = (
+        derivedTemplate.toJSON().Resources[logicalIdOf(derived, derived.functions.refreshWorker.function)]
+          ?.Properties as { Environment: { Variables: Record<string, string> } }
+      ).Environment.Variables;
+      const mapping = Object.values(derivedTemplate.findResources('AWS::Lambda::EventSourceMapping'))[0] as {
+        Properties: { ScalingConfig: { MaximumConcurrency: number } };
+      };
+      const environments = mapping.Properties.ScalingConfig.MaximumConcurrency;
+      expect(environments).toBe(8);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeLessThanOrEqual(400);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeGreaterThan(399);
+    } finally {
+      derivedProject.remove();
+    }
   });
 });
 
@@ -277,7 +304,6 @@ describe('least privilege', () => {
     ['exchange', [['USER#*', 'AUTHCODE#*']]],
     ['disconnect', [['USER#*'], ['JOBSTATE#*']]],
     ['risc', [['USER#*', 'RISC#*'], ['JOBSTATE#*']]],
-    ['refreshWorker', [['USER#*'], ['JOBSTATE#*']]],
     ['driveNotifications', [['JOBSTATE#*']]],
   ] as const)('lets %s touch only the item kinds it owns', (name, prefixGroups) => {
     const itemStatements = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).filter((s) =>
@@ -286,6 +312,27 @@ describe('least privilege', () => {
     expect(itemStatements.map((statement) => statement.Condition)).toEqual(
       prefixGroups.map((prefixes) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] } })),
     );
+  });
+
+  it('lets the refresh functions touch only the user records, the refresh ledger and job state', () => {
+    const itemAccess = (name: FunctionName) =>
+      statementsOfRole(template, logicalIdOf(stack, fn(name).role))
+        .filter((s) => toArray(s.Action).some((action) => /^dynamodb:\w+Item$/.test(action)))
+        .map((s) => ({
+          actions: toArray(s.Action).sort(),
+          kinds: (s.Condition as Record<string, Record<string, unknown>>)['ForAllValues:StringLike']?.[
+            'dynamodb:LeadingKeys'
+          ],
+        }));
+    expect(itemAccess('refreshDispatch')).toEqual([
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['REFRESHCYCLE#*'] },
+    ]);
+    expect(itemAccess('refreshWorker')).toEqual([
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['USER#*'] },
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['REFRESHCYCLE#*', 'REFRESHBATCH#*'] },
+      // The offline jobs' state (drive-changes), deleted with a dead grant.
+      { actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['JOBSTATE#*'] },
+    ]);
   });
 
   it('gives risc no access to the client secret when the client ID is configured', () => {
@@ -532,6 +579,7 @@ describe('observability', () => {
         'DeadLetterQueueDepth',
         'RefreshQueueStuck',
         'RefreshNotDispatched',
+        'RefreshCycleOverlap',
         ...ALL_FUNCTIONS.flatMap((name) => [`${FUNCTION_SPECS[name].id}Errors`, `${FUNCTION_SPECS[name].id}Throttles`]),
         'ServerErrorRatePOSTauthcode',
         'ServerErrorRatePOSTdisconnect',
@@ -621,6 +669,17 @@ describe('observability', () => {
 
   it('says in every alarm what is wrong and what to do', () => {
     for (const alarm of alarms()) expect(String(alarm.AlarmDescription)).toMatch(/\. Do: \S/);
+  });
+
+  it('alarms when a refresh cycle was still running as the next one was due', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'Acme/GoogleAccess',
+        MetricName: 'RefreshCycleOverlaps',
+        Dimensions: [{ Name: 'service', Value: 'google-offline-access' }],
+        Threshold: 1,
+      }),
+    );
   });
 
   it('notifies the topic, which mails the configured address', () => {
