@@ -6,15 +6,15 @@
  *   when the work ends, so the next cycle processes the user again.
  * - A user refreshed since the message's cycle is skipped: a redelivered message does not
  *   refresh its other users twice.
- * - `invalid_grant` (or a ciphertext nothing can decrypt) marks the user revoked, only if
- *   the token is still the one that died, and is never retried.
+ * - Decrypting, the refresh grant, a rotated refresh token and a dead grant (`invalid_grant`
+ *   or an undecryptable ciphertext marks the user revoked, never retried) are handled by
+ *   `GrantRefresher` (lib/access-tokens.ts), the path the token function shares.
  * - Transient Google failures (429/5xx/timeouts) are retried here, with full-jitter backoff,
  *   and nowhere else; AWS throttling is retried by the SDK alone. Once exhausted the outcome
  *   is `retryable`, so the worker hands the message back to SQS.
  */
-import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
-import { InvalidGrantError } from '../errors';
-import type { GoogleGateway, GoogleTokens } from '../google/gateway';
+import type { GrantRefresher } from '../access-tokens';
+import type { GoogleTokens } from '../google/gateway';
 import type { DriveClientFactory } from '../jobs/drive';
 import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
@@ -31,14 +31,12 @@ export type UserOutcome =
   | { status: 'failed'; retryable: boolean; error: string };
 
 export interface UserRefreshDependencies {
-  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'markRevoked'>;
-  cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
-  oauth: Pick<GoogleGateway, 'refreshAccessToken'>;
+  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'finishRefresh'>;
+  /** The one path from a stored grant to an access token (lib/access-tokens.ts), shared with the token function. */
+  grants: Pick<GrantRefresher, 'refresh'>;
   jobs: readonly OfflineJob[];
   /** Drive clients for a user's access token, already rate-limited per request. */
   driveFor: DriveClientFactory;
-  /** Awaited before every refresh grant (the Google rate limiter). */
-  beforeGoogleRequest: () => Promise<void>;
   leaseMs: number;
   retry: RetryPolicy;
   now?: () => number;
@@ -82,7 +80,7 @@ export class UserRefresher {
     const lease: Lease = { userId, released: false };
     try {
       if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
-      return await this.refreshClaimed(record, record.refreshToken, lease, run);
+      return await this.refreshClaimed(record, lease, run);
     } finally {
       // Usually released together with the recorded outcome; on every other path, here.
       if (!lease.released) {
@@ -94,26 +92,22 @@ export class UserRefresher {
     }
   }
 
-  private async refreshClaimed(
-    record: UserRecord,
-    ciphertext: Uint8Array,
-    lease: Lease,
-    run: RefreshRun,
-  ): Promise<UserOutcome> {
+  private async refreshClaimed(record: UserRecord, lease: Lease, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
     let tokens: GoogleTokens;
     try {
-      const refreshToken = await this.retrying(run, () => this.deps.cipher.decrypt(ciphertext, userId));
-      tokens = await this.retrying(run, async () => {
-        await this.deps.beforeGoogleRequest();
-        return this.deps.oauth.refreshAccessToken(refreshToken);
-      });
-      if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
-        await this.storeRotatedToken(record, tokens.refreshToken, run);
+      const grant = await this.deps.grants.refresh(record, (operation) => this.retrying(run, operation));
+      switch (grant.status) {
+        case 'revoked':
+          return { status: 'revoked' };
+        case 'token_replaced':
+          return { status: 'skipped', reason: 'token_replaced' };
+        case 'mark_failed':
+          return failed(userId, grant.error, 'marking the user revoked');
+        case 'refreshed':
+          tokens = grant.tokens;
+      }
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, grantReason(error), run);
-      // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
-      if (error instanceof CiphertextError) return this.markRevoked(record, 'undecryptable_token', run);
       await this.recordFailure(lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
@@ -134,23 +128,6 @@ export class UserRefresher {
       jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])),
     });
     return { status: 'refreshed' };
-  }
-
-  /** Keeps a refresh token Google rotated, unless a newer sign-in replaced the record meanwhile. */
-  private async storeRotatedToken(record: UserRecord, refreshToken: string, run: RefreshRun): Promise<void> {
-    const { userId } = record;
-    const ciphertext = await this.retrying(run, () => this.deps.cipher.encrypt(refreshToken, userId));
-    const stored = await this.retrying(run, () =>
-      this.deps.store.replaceRefreshToken(
-        userId,
-        record.tokenVersion,
-        { ciphertext, ...tokenHashes(refreshToken) },
-        new Date(this.now()),
-      ),
-    );
-    if (stored) logger.info('rotated refresh token stored', { userId });
-    else
-      logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
   }
 
   private async runJobs(
@@ -183,23 +160,6 @@ export class UserRefresher {
       }
     }
     return failure ? { results, failure } : { results };
-  }
-
-  private async markRevoked(record: UserRecord, reason: string, run: RefreshRun): Promise<UserOutcome> {
-    const { userId } = record;
-    try {
-      const marked = await this.retrying(run, () =>
-        this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion),
-      );
-      if (!marked) {
-        logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
-        return { status: 'skipped', reason: 'token_replaced' };
-      }
-    } catch (markError) {
-      return failed(userId, markError, 'marking the user revoked');
-    }
-    logger.info('user marked revoked', { userId, reason });
-    return { status: 'revoked' };
   }
 
   /** Records the outcome and releases the lease, in one write. */
@@ -235,9 +195,6 @@ export class UserRefresher {
     });
   }
 }
-
-const grantReason = (error: InvalidGrantError): string =>
-  error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
 
 function refreshedSince(record: UserRecord, cycle: string): boolean {
   return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);

@@ -3,6 +3,7 @@
  * here, so they run the same code with the same settings.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GrantRefresher } from '../access-tokens';
 import { driveClientFactory } from '../jobs/drive';
 import { selectJobs } from '../jobs/registry';
 import { once } from '../memo';
@@ -52,14 +53,12 @@ export const refreshWorkerFunction = composition({
     const beforeGoogleRequest = () => googleRateLimit.take();
     const users = new UserRefresher({
       store,
-      cipher,
-      oauth: google.oauth,
+      grants: new GrantRefresher({ store, cipher, oauth: google.oauth, beforeGoogleRequest }),
       jobs,
       driveFor: driveClientFactory({
         beforeRequest: beforeGoogleRequest,
         ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
       }),
-      beforeGoogleRequest,
       leaseMs: config.leaseMs,
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
     });

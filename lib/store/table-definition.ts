@@ -6,6 +6,7 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
+ * - `ACCESS#<sub>`: the token function's cached access token (ciphertext) and refresh lock, expires.
  * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
