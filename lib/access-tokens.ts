@@ -90,9 +90,11 @@ export class GrantRefresher {
       }
       return { status: 'refreshed', tokens, tokenVersion, rotationPending };
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, tokenVersion, grantReason(error), retrying);
+      if (error instanceof InvalidGrantError)
+        return this.markRevoked(record, tokenVersion, grantReason(error), retrying);
       // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
-      if (error instanceof CiphertextError) return this.markRevoked(record, tokenVersion, 'undecryptable_token', retrying);
+      if (error instanceof CiphertextError)
+        return this.markRevoked(record, tokenVersion, 'undecryptable_token', retrying);
       throw error;
     }
   }

@@ -92,7 +92,10 @@ export function grantRefusal(record: UserRecord | undefined): AppError | undefin
         'no_refresh_token',
       );
     case 'revoked':
-      return new NeedsReconnectError('Google no longer honours the grant; the user must sign in again', revokedReason(record));
+      return new NeedsReconnectError(
+        'Google no longer honours the grant; the user must sign in again',
+        revokedReason(record),
+      );
   }
 }
 
@@ -181,8 +184,13 @@ export class TokenVault {
    */
   async answer(event: unknown, requestId?: string): Promise<TokenAnswer> {
     const audit = {
-      userId: typeof (event as { userId?: unknown } | null)?.userId === 'string' ? (event as { userId: string }).userId : undefined,
-      scopes: Array.isArray((event as { scopes?: unknown } | null)?.scopes) ? (event as { scopes: unknown[] }).scopes : undefined,
+      userId:
+        typeof (event as { userId?: unknown } | null)?.userId === 'string'
+          ? (event as { userId: string }).userId
+          : undefined,
+      scopes: Array.isArray((event as { scopes?: unknown } | null)?.scopes)
+        ? (event as { scopes: unknown[] }).scopes
+        : undefined,
       ...(requestId ? { requestId } : {}),
     };
     try {

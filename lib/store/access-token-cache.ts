@@ -35,7 +35,12 @@ export interface AccessTokenCache {
    * no one holds an unexpired lock. Returns the entry as it now stands (a token another
    * caller stored just before is in it), or `undefined` when someone else holds the lock.
    */
-  acquireRefreshLock(userId: string, owner: string, lockMs: number, nowMs: number): Promise<AccessTokenCacheEntry | undefined>;
+  acquireRefreshLock(
+    userId: string,
+    owner: string,
+    lockMs: number,
+    nowMs: number,
+  ): Promise<AccessTokenCacheEntry | undefined>;
 
   /** Stores a fresh token and releases the lock, in one write, if `owner` still holds it. */
   storeAndRelease(userId: string, owner: string, token: CachedAccessToken): Promise<boolean>;
