@@ -57,6 +57,14 @@ export const FUNCTION_SPECS = {
     // A batch of users at a bounded Google QPS, with backoff; the queue's visibility is six times this.
     timeout: Duration.minutes(3),
   },
+  token: {
+    id: 'Token',
+    folder: 'token',
+    description: 'Direct Invoke (IAM): a valid Google access token for one of the company own jobs',
+    memorySize: 512,
+    // A refresh at Google, or a wait for another caller's, with a short retry: seconds, not minutes.
+    timeout: Duration.seconds(20),
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTION_SPECS;

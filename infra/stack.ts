@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { InfraConfig } from './config';
 import { Observability } from './constructs/observability';
@@ -8,6 +9,7 @@ import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
+import { ACCESS_TOKEN_PURPOSE } from '../lib/crypto/envelope';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -108,6 +110,12 @@ export class GoogleOfflineAccessStack extends Stack {
       ...dispatchSettings,
     });
 
+    // Access tokens for the company's own jobs: no route, invoked directly by roles given grantTokenAccess.
+    const token = addFunction('token', {
+      KMS_KEY_ID: key.keyArn,
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+    });
+
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
       workerMaxConcurrency: config.workerMaxConcurrency,
@@ -173,6 +181,16 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantReadClientSecret(worker.function);
     }
 
+    if (token) {
+      // User record (Get; Update for a rotated token or a dead grant) and the ACCESS# cache item (Get; Update for lock and token).
+      this.store.grantItems(token.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      // Decrypts stored refresh tokens, re-encrypts one Google rotated (the worker's path).
+      this.store.grantTokenKey(token.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+      // Encrypts and decrypts the cached access tokens, under their own purpose.
+      this.store.grantKeyForPurpose(token.function, ACCESS_TOKEN_PURPOSE, 'kms:Decrypt', 'kms:GenerateDataKey');
+      this.store.grantReadClientSecret(token.function);
+    }
+
     const routes: ApiRoute[] = [];
     if (exchange) {
       routes.push({
@@ -231,12 +249,33 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshQueueUrl', { value: this.pipeline.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    if (token) {
+      new CfnOutput(this, 'TokenFunctionArn', {
+        value: token.function.functionArn,
+        description: "Invoke it for a user's access token (roles given grantTokenAccess); see README",
+      });
+    }
     if (dispatch) {
       new CfnOutput(this, 'RefreshDispatchFunctionName', {
         value: dispatch.function.functionName,
         description: 'Invoke it to start a refresh cycle now',
       });
     }
+  }
+
+  /**
+   * Lets `grantee` (a job's role, in this stack or another of the same account) get users'
+   * access tokens: exactly `lambda:InvokeFunction` on the token function, nothing else.
+   * @throws Error when the stack was built without the token function.
+   */
+  grantTokenAccess(grantee: iam.IGrantable): iam.Grant {
+    const token = this.functions.token;
+    if (!token) throw new Error('grantTokenAccess: this stack has no token function (functions/token/index.ts)');
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [token.function.functionArn],
+    });
   }
 }
 

@@ -100,7 +100,7 @@ describe('token function', () => {
     const info = await tokeninfo(token.accessToken);
     expect(info.status).toBe(200);
     expect(info.body.sub).toBe('vend-ok');
-    expect(info.body.scope.split(' ')).toContain(DRIVE_APPDATA);
+    expect(info.body.scope?.split(' ')).toContain(DRIVE_APPDATA);
     expect(token.scopes).toContain(DRIVE_APPDATA);
     expect(Date.parse(token.expiresAt) - Date.now()).toBeGreaterThan(300_000);
     expect(token.expiresAt).toBe(new Date(Date.parse(token.expiresAt)).toISOString());
