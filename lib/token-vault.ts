@@ -99,12 +99,26 @@ export function grantRefusal(record: UserRecord | undefined): AppError | undefin
   }
 }
 
+/** The record, when its grant can be used. @throws the refusal (see `grantRefusal`). */
+function connected(record: UserRecord | undefined): UserRecord {
+  const refusal = grantRefusal(record);
+  if (refusal) throw refusal;
+  return record as UserRecord;
+}
+
 /** The contract's reason for a revoked record (`revokedReason` is what the worker or RISC wrote). */
-function revokedReason(record: UserRecord): string {
+function revokedReason(record: Pick<UserRecord, 'revokedReason'>): string {
   const stored = record.revokedReason ?? '';
   if (stored.startsWith('risc:account-disabled')) return 'account_disabled';
   return 'revoked';
 }
+
+/** The refusal for a grant this call just found dead. */
+const deadGrant = (revokedReasonStored: string): NeedsReconnectError =>
+  new NeedsReconnectError(
+    'Google no longer honours the grant; the user must sign in again',
+    revokedReason({ revokedReason: revokedReasonStored }),
+  );
 
 /** @throws InvalidRequestError naming what is wrong with the event. */
 export function parseTokenRequest(event: unknown): Required<Omit<TokenRequest, 'scopes'>> & { scopes?: string[] } {
@@ -218,9 +232,7 @@ export class TokenVault {
    */
   async vend(event: unknown): Promise<{ token: VendedToken; outcome: 'cached' | 'refreshed' }> {
     const request = parseTokenRequest(event);
-    const record = await this.deps.users.getUser(request.userId);
-    const refusal = grantRefusal(record);
-    if (refusal || !record) throw refusal;
+    const record = connected(await this.deps.users.getUser(request.userId));
     const scopes = request.scopes ?? record.grantedScopes;
     const missing = scopes.filter((scope) => !record.grantedScopes.includes(scope));
     if (missing.length) throw new ScopeNotGrantedError(missing);
@@ -302,16 +314,14 @@ export class TokenVault {
     let released = false;
     try {
       // Read again under the lock: a refresh just before ours may have rotated the stored token.
-      const record = await this.deps.users.getUser(userId);
-      const refusal = grantRefusal(record);
-      if (refusal || !record) throw refusal;
+      const record = connected(await this.deps.users.getUser(userId));
       const grant = await this.deps.grants.refresh(record, (operation) => this.retrying(operation));
       switch (grant.status) {
         case 'revoked':
-          throw grantRefusal({ ...record, status: 'revoked', revokedReason: grant.reason });
+          throw deadGrant(grant.reason);
         case 'mark_failed':
           logger.warn('grant is dead but marking the user failed', { userId, error: describeError(grant.error) });
-          throw grantRefusal({ ...record, status: 'revoked', revokedReason: grant.reason });
+          throw deadGrant(grant.reason);
         case 'token_replaced':
           throw new UpstreamUnavailableError('The account changed during the refresh; retry', { retryAfterSeconds: 1 });
         case 'refreshed':
