@@ -13,9 +13,10 @@ import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
 import { startKmsEmulator } from './kms-emulator';
+import { startLambdaInvoke, type InvokeHandler, type LocalFunctions } from './lambda-invoke';
 import { provisionLocal } from './provision';
 import { startSqsEmulator } from './sqs-emulator';
-import { saveStackEnv, STACK_ENV_FILE } from './stack-env';
+import { LOCAL_TOKEN_FUNCTION, saveStackEnv, STACK_ENV_FILE } from './stack-env';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -24,6 +25,11 @@ const HTTP_ROUTES: Record<string, string> = {
   'POST /authcode': 'exchange',
   'POST /disconnect': 'disconnect',
   'POST /risc': 'risc',
+};
+
+/** Functions invoked directly (Lambda Invoke), served at AWS_ENDPOINT_URL_LAMBDA, by name and folder. */
+const INVOKED_FUNCTIONS: Record<string, string> = {
+  [LOCAL_TOKEN_FUNCTION]: 'token',
 };
 
 const env = process.env;
@@ -105,6 +111,17 @@ async function main(): Promise<void> {
   const api = await startHttpApi(routes, { port: port('PORT', 3000) });
   closers.push(() => api.close());
   env.LOCAL_API_URL = api.url;
+
+  // The token function has no route: jobs, the client and the CLI invoke it (Lambda Invoke API).
+  const invoked: LocalFunctions = {};
+  for (const [name, folder] of Object.entries(INVOKED_FUNCTIONS)) {
+    const entry = join(ROOT, 'functions', folder, 'index.ts');
+    if (existsSync(entry)) invoked[name] = ((await import(entry)) as { handler: InvokeHandler }).handler;
+  }
+  const invoke = await startLambdaInvoke(invoked, { port: port('LAMBDA_PORT', 3001) });
+  closers.push(() => invoke.close());
+  env.AWS_ENDPOINT_URL_LAMBDA = invoke.url;
+  env.ACCESS_TOKEN_FUNCTION ??= LOCAL_TOKEN_FUNCTION;
   await mkdir(join(ROOT, '.local'), { recursive: true });
   await saveStackEnv(env);
   closers.unshift(() => rm(STACK_ENV_FILE, { force: true }));
@@ -124,6 +141,7 @@ async function main(): Promise<void> {
 
   console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
   console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
+  console.log(`Lambda Invoke    ${invoke.url}  (${Object.keys(invoked).join(', ')}; AWS_ENDPOINT_URL_LAMBDA)`);
   for (const line of lines) console.log(line);
   console.log(
     `Refresh cycle    every ${env.REFRESH_INTERVAL ?? '5m'} (REFRESH_INTERVAL); run one now with: npm run refresh`,
@@ -137,7 +155,7 @@ async function main(): Promise<void> {
     );
     console.log('\nOr walk through the whole flow: npm run demo');
   }
-  console.log(`\nnpm run refresh and npm run demo find this stack through ${STACK_ENV_FILE}.`);
+  console.log(`\nnpm run refresh, npm run demo and npm run ops find this stack through ${STACK_ENV_FILE}.`);
   console.log('Ctrl-C stops everything.');
 
   let stopping = false;

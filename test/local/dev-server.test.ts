@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 const ROOT = join(__dirname, '..', '..');
 let child: ChildProcess;
@@ -27,7 +28,14 @@ const waitFor = (pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray>
   });
 
 beforeAll(() => {
-  const ports = { PORT: '0', GOOGLE_EMULATOR_PORT: '0', KMS_PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0' };
+  const ports = {
+    PORT: '0',
+    GOOGLE_EMULATOR_PORT: '0',
+    KMS_PORT: '0',
+    SQS_PORT: '0',
+    DYNAMODB_PORT: '0',
+    LAMBDA_PORT: '0',
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
   for (const name of [
@@ -74,6 +82,23 @@ describe('npm start', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ userId: 'dev-1', offlineAccess: true });
+
+    // The token function, through the Lambda Invoke endpoint, with the real Lambda client.
+    const invoke = (await waitFor(/Lambda Invoke\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const lambda = new LambdaClient({
+      endpoint: invoke,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const invoked = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'google-offline-access-token',
+        Payload: new TextEncoder().encode(JSON.stringify({ userId: 'dev-1' })),
+      }),
+    );
+    lambda.destroy();
+    const answer = JSON.parse(new TextDecoder().decode(invoked.Payload)) as Record<string, unknown>;
+    expect(answer).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');
