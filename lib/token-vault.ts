@@ -25,6 +25,7 @@ import {
   type AppError,
 } from './errors';
 import { toAppError, isTransient } from './failures';
+import { revokedReason, standingOf } from './grant-standing';
 import { describeError, logger } from './log';
 import { sleep as defaultSleep, withRetries, type RetryPolicy } from './refresh/backoff';
 import { rememberSecret } from './redact';
@@ -72,30 +73,23 @@ export type TokenAnswer = VendedToken | TokenError;
 /** How an answer came about: the audit log's and the metric's `outcome`. */
 export type VendOutcome = 'cached' | 'refreshed' | TokenErrorCode;
 
-/**
- * Where a user's grant stands, for the vault: `undefined` when it can be used, else the
- * refusal. Deliberately one small function over the record, to be replaced by the
- * connection-status model (lib/connection-status.ts) once it exists.
- */
+/** The refusal for a record whose grant cannot be used (see lib/grant-standing.ts), else `undefined`. */
 export function grantRefusal(record: UserRecord | undefined): AppError | undefined {
-  if (!record) return new NotConnectedError('The user has never connected');
-  switch (record.status) {
+  const { status, reason } = standingOf(record);
+  switch (status) {
     case 'active':
-      return record.refreshToken
-        ? undefined
-        : new NeedsReconnectError('No refresh token is stored; the user must sign in again', 'no_refresh_token');
+      return undefined;
+    case 'not_connected':
+      return new NotConnectedError('The user has never connected');
     case 'disconnected':
-      return new NotConnectedError('The user disconnected', 'user_disconnected');
-    case 'no_refresh_token':
-      return new NeedsReconnectError(
-        'Google gave no refresh token; the user must sign in again with consent',
-        'no_refresh_token',
-      );
-    case 'revoked':
-      return new NeedsReconnectError(
-        'Google no longer honours the grant; the user must sign in again',
-        revokedReason(record),
-      );
+      return new NotConnectedError('The user disconnected', reason);
+    case 'needs_reconnect':
+      return reason === 'no_refresh_token'
+        ? new NeedsReconnectError('No usable refresh token is stored; the user must sign in again with consent', reason)
+        : new NeedsReconnectError(
+            'Google no longer honours the grant; the user must sign in again',
+            reason ?? 'revoked',
+          );
   }
 }
 
@@ -106,18 +100,11 @@ function connected(record: UserRecord | undefined): UserRecord {
   return record as UserRecord;
 }
 
-/** The contract's reason for a revoked record (`revokedReason` is what the worker or RISC wrote). */
-function revokedReason(record: Pick<UserRecord, 'revokedReason'>): string {
-  const stored = record.revokedReason ?? '';
-  if (stored.startsWith('risc:account-disabled')) return 'account_disabled';
-  return 'revoked';
-}
-
 /** The refusal for a grant this call just found dead. */
-const deadGrant = (revokedReasonStored: string): NeedsReconnectError =>
+const deadGrant = (storedReason: string): NeedsReconnectError =>
   new NeedsReconnectError(
     'Google no longer honours the grant; the user must sign in again',
-    revokedReason({ revokedReason: revokedReasonStored }),
+    revokedReason(storedReason),
   );
 
 /** @throws InvalidRequestError naming what is wrong with the event. */
