@@ -17,6 +17,10 @@ import { parseArgs } from 'node:util';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// stdout is the CLI's alone (--json must parse): whatever else writes there — the product's
+// logs when an operator raises POWERTOOLS_LOG_LEVEL — goes to stderr.
+const cliStdout = { write: process.stdout.write.bind(process.stdout) };
+process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
 const HELP = `Usage: npm run ops -- <command> [options]
 
@@ -49,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
-    process.stdout.write(`${HELP}\n`);
+    cliStdout.write(`${HELP}\n`);
     return;
   }
   const [group, action, subject, ...extra] = positionals;
@@ -63,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
 
   const { output } = await import('./output');
   const { resolveTarget } = await import('./target');
-  const out = output(values.json === true);
+  const out = output(values.json === true, { stdout: cliStdout, stderr: process.stderr });
   const target = await resolveTarget({
     ...(values.stack ? { stack: values.stack } : {}),
     ...(values.region ? { region: values.region } : {}),

@@ -31,7 +31,13 @@ const plain = { head: [] as string[], border: [] as string[] };
 /** No rule between rows: one line per row, ruled only under the header. */
 const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-export function output(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
+/** Where the CLI's own output goes: stdout (its `write`, saved before anything can redirect it). */
+export interface Streams {
+  stdout: { write(text: string): unknown };
+  stderr: NodeJS.WriteStream;
+}
+
+export function output(json: boolean, { stdout, stderr }: Streams): Output {
   return {
     json,
     data: (value) => {
