@@ -20,7 +20,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // stdout is the CLI's alone (--json must parse): whatever else writes there — the product's
 // logs when an operator raises POWERTOOLS_LOG_LEVEL — goes to stderr.
 const cliStdout = { write: process.stdout.write.bind(process.stdout) };
-process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+process.stdout.write = process.stderr.write.bind(process.stderr);
 
 const HELP = `Usage: npm run ops -- <command> [options]
 
