@@ -14,7 +14,7 @@ const STATUSES: readonly ConnectionStatus[] = ['active', 'needs_reconnect', 'dis
 
 async function directory(): Promise<UserDirectory> {
   const { DynamoUserDirectory } = await import('../lib/store/dynamodb/user-directory');
-  const { dynamoClient } = await import('../lib/aws/clients');
+  const { dynamoClient } = await import('../lib/aws/clients/dynamodb');
   const { requireEnv } = await import('../lib/config');
   return new DynamoUserDirectory(dynamoClient(), requireEnv('TABLE_NAME'));
 }
@@ -85,7 +85,7 @@ export async function listUsers(out: Output, options: ListOptions): Promise<void
 
 /** `users show <id>`. */
 export async function showUser(out: Output, userId: string): Promise<void> {
-  const { userStore } = await import('../lib/runtime/shared');
+  const { userStore } = await import('../lib/runtime/aws');
   const record = await userStore().getUser(userId);
   if (!record) {
     out.data({ userId, status: 'not_connected' });
@@ -131,7 +131,7 @@ function jobLines(jobs: Record<string, JobResult> | undefined): string {
 /** `users refresh <id>`: the refresh worker's own path for this one user, now. */
 export async function refreshUser(out: Output, userId: string): Promise<void> {
   const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
-  const { userStore } = await import('../lib/runtime/shared');
+  const { userStore } = await import('../lib/runtime/aws');
   refreshWorkerFunction.prepare();
   const worker = await refreshWorkerFunction.service();
   const message = { kind: 'refresh', cycle: new Date().toISOString(), users: [userId] };

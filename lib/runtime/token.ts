@@ -4,7 +4,8 @@
  */
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { GrantRefresher } from '../access-tokens';
-import { dynamoClient, kmsClient } from '../aws/clients';
+import { dynamoClient } from '../aws/clients/dynamodb';
+import { kmsClient } from '../aws/clients/kms';
 import { kmsCipher } from '../aws/kms-data-keys';
 import { requireEnv } from '../config';
 import { ACCESS_TOKEN_PURPOSE } from '../crypto/envelope';
@@ -13,7 +14,9 @@ import { DEFAULT_METRICS_NAMESPACE } from '../refresh/config';
 import { DynamoAccessTokenCache } from '../store/dynamodb/access-token-cache';
 import { TokenVault, type TokenVaultDependencies } from '../token-vault';
 import { composition } from './composition';
-import { googleServices, prepareGoogleServices, tokenCipher, userStore } from './shared';
+import { userStore } from './aws';
+import { tokenCipher } from './cipher';
+import { googleServices, prepareGoogleServices } from './google';
 
 const accessTokenCache = once(() => new DynamoAccessTokenCache(dynamoClient(), requireEnv('TABLE_NAME')));
 /** Same KMS key as the refresh tokens, its own encryption context (the key policy admits it for this function only). */

@@ -255,7 +255,7 @@ describe('token function', () => {
     it('keeps a rotated refresh token whose store failed, and stores and uses it on the next refresh', async () => {
       await signIn('vend-rotation-lost');
       const before = await storedRefreshToken(stack, store, 'vend-rotation-lost');
-      const { googleServices } = await import('../../lib/runtime/shared');
+      const { googleServices } = await import('../../lib/runtime/google');
       let failStores = 10;
       // The table refuses the write (through the store port), whatever the retries.
       const flakyStore = {

@@ -12,13 +12,11 @@ const events: unknown[] = [];
 
 beforeAll(async () => {
   service = await startLambdaInvoke({
-    echo: async (event, context) => ({ event, requestId: context.awsRequestId }),
-    crash: async () => {
-      throw new TypeError('boom');
-    },
-    record: async (event) => {
+    echo: (event, context) => Promise.resolve({ event, requestId: context.awsRequestId }),
+    crash: () => Promise.reject(new TypeError('boom')),
+    record: (event) => {
       events.push(event);
-      return null;
+      return Promise.resolve(null);
     },
   });
   lambda = new LambdaClient({
