@@ -35,6 +35,7 @@ beforeAll(() => {
     SQS_PORT: '0',
     DYNAMODB_PORT: '0',
     LAMBDA_PORT: '0',
+    WEB_PORT: '0',
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
@@ -99,6 +100,42 @@ describe('npm start', () => {
     lambda.destroy();
     const answer = JSON.parse(new TextDecoder().decode(invoked.Payload)) as Record<string, unknown>;
     expect(answer).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
+
+    // The web app on its own origin, configured for the emulator and this API, which allows it by CORS.
+    const web = (await waitFor(/Web app\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const page = await fetch(web);
+    expect(page.headers.get('content-security-policy')).toContain(`script-src 'self' ${google}`);
+    expect(await page.text()).toContain('<script src="config.js">');
+    expect(await (await fetch(`${web}/config.js`)).text()).toContain(
+      JSON.stringify(
+        {
+          gisScriptUrl: `${google}/gsi/client`,
+          clientId: 'local-server-client.apps.googleusercontent.com',
+          apiUrl: api,
+        },
+        null,
+        2,
+      ),
+    );
+    expect((await fetch(`${web}/../package.json`)).status).toBe(404);
+    const preflight = await fetch(`${api}/connection`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: web,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(web);
+    const idToken = (await (
+      await fetch(`${google}/emulator/id-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sub: 'dev-1' }),
+      })
+    ).json()) as { idToken: string };
+    const connection = await fetch(`${api}/connection`, { headers: { authorization: `Bearer ${idToken.idToken}` } });
+    expect(await connection.json()).toMatchObject({ userId: 'dev-1', status: 'active' });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');

@@ -2,12 +2,12 @@
 import { GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccessTokenCache, AccessTokenCacheEntry, CachedAccessToken } from '../access-token-cache';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
 const PK = TOKEN_TABLE.partitionKey;
 const TTL = TOKEN_TABLE.timeToLiveAttribute;
-const accessKey = (userId: string) => ({ [PK]: { S: `ACCESS#${userId}` } });
+const accessKey = (userId: string) => ({ [PK]: { S: `${ITEM_KINDS.accessToken}${userId}` } });
 /** DynamoDB's TTL deletes the item a while after the token or lock it holds is useless. */
 const TTL_MARGIN_S = 300;
 

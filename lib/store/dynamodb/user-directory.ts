@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import type { UserDirectory, UserDirectoryPage, UserSummary } from '../user-directory';
 import { Expression } from './expression';
 
@@ -52,7 +52,7 @@ export class DynamoUserDirectory implements UserDirectory {
   async scanUsers(input: { cursor?: string; pageSize?: number }): Promise<UserDirectoryPage> {
     const expression = new Expression();
     const projection = VISIBLE.map((attribute) => expression.name(attribute)).join(', ');
-    expression.where(`begins_with(${expression.name(PK)}, ${expression.value('USER#')})`);
+    expression.where(`begins_with(${expression.name(PK)}, ${expression.value(ITEM_KINDS.user)})`);
     const { ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues } = expression.build();
     const out = await this.dynamo.send(
       new ScanCommand({
@@ -74,7 +74,7 @@ export class DynamoUserDirectory implements UserDirectory {
   }
 
   cursorAfter(userId: string): string {
-    return encodeCursor({ [PK]: { S: `USER#${userId}` } });
+    return encodeCursor({ [PK]: { S: `${ITEM_KINDS.user}${userId}` } });
   }
 
   async approximateItemCount(): Promise<number | undefined> {
@@ -86,7 +86,7 @@ export class DynamoUserDirectory implements UserDirectory {
     const out = await this.dynamo.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: { [PK]: { S: `ACCESS#${userId}` } },
+        Key: { [PK]: { S: `${ITEM_KINDS.accessToken}${userId}` } },
         ProjectionExpression: 'tokenExpiresAt',
       }),
     );
@@ -100,7 +100,7 @@ function toSummary(item: Record<string, AttributeValue>): UserSummary {
   const { [PK]: pk, activeUserId, ...rest } = raw;
   return {
     ...(rest as unknown as UserSummary),
-    userId: typeof raw.userId === 'string' ? raw.userId : String(pk).slice('USER#'.length),
+    userId: typeof raw.userId === 'string' ? raw.userId : String(pk).slice(ITEM_KINDS.user.length),
     grantedScopes: Array.isArray(raw.grantedScopes) ? (raw.grantedScopes as string[]) : [],
     tokenVersion: Number(raw.tokenVersion ?? 0),
     refreshFailures: Number(raw.refreshFailures ?? 0),
