@@ -83,6 +83,14 @@ export const FUNCTION_SPECS = {
     // One read, at most one conditional write and one SendMessage: Google wants a quick answer.
     timeout: Duration.seconds(10),
   },
+  token: {
+    id: 'Token',
+    folder: 'token',
+    description: 'Direct Invoke (IAM): a valid Google access token for one of the company own jobs',
+    memorySize: 512,
+    // A refresh at Google, or a wait for another caller's, with a short retry: seconds, not minutes.
+    timeout: Duration.seconds(20),
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTION_SPECS;

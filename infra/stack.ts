@@ -10,6 +10,7 @@ import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
 import { refreshSizing } from '../lib/refresh/sizing';
+import { ACCESS_TOKEN_PURPOSE } from '../lib/crypto/envelope';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -143,6 +144,11 @@ export class GoogleOfflineAccessStack extends Stack {
     });
     // Drive push (opt-in): Google's notifications in, early runs of one user out.
     const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
+    // Access tokens for the company's own jobs: no route, invoked directly by roles given grantTokenAccess.
+    const token = addFunction('token', {
+      KMS_KEY_ID: key.keyArn,
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+    });
     this.functions = {
       exchange,
       disconnect,
@@ -151,6 +157,7 @@ export class GoogleOfflineAccessStack extends Stack {
       refreshDispatch: dispatch,
       refreshWorker: worker,
       ...(driveNotifications ? { driveNotifications } : {}),
+      token,
     };
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
@@ -260,6 +267,15 @@ export class GoogleOfflineAccessStack extends Stack {
       this.pipeline.addProducer(driveNotifications.function);
     }
 
+    // User record (Get; Update for a rotated token or a dead grant) and the ACCESS# cache item
+    // (Get; Update for the refresh lock and the cached token).
+    this.store.grantItems(token.function, ['user', 'accessToken'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Decrypts stored refresh tokens, re-encrypts one Google rotated (the worker's path).
+    this.store.grantTokenKey(token.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+    // Encrypts and decrypts the cached access tokens, under their own purpose.
+    this.store.grantKeyForPurpose(token.function, ACCESS_TOKEN_PURPOSE, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.store.grantReadClientSecret(token.function);
+
     const route = (
       name: PublicFunctionName,
       fn: ServiceFunction,
@@ -319,6 +335,22 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshDispatchFunctionName', {
       value: dispatch.function.functionName,
       description: 'Invoke it to start a refresh cycle now',
+    });
+    new CfnOutput(this, 'TokenFunctionArn', {
+      value: token.function.functionArn,
+      description: "Invoke it for a user's access token (roles given grantTokenAccess); see README",
+    });
+  }
+
+  /**
+   * Lets `grantee` (a job's role, in this stack or another of the same account) get users'
+   * access tokens: exactly `lambda:InvokeFunction` on the token function, nothing else.
+   */
+  grantTokenAccess(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.functions.token.function.functionArn],
     });
   }
 }

@@ -11,6 +11,7 @@
  * environment's share of a vCPU (memory / 1769 MB), so an environment that is asked for more
  * than it can do becomes the bottleneck, as it would.
  */
+import { GrantRefresher } from '../../lib/access-tokens';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EnvelopeCipher, TOKEN_PURPOSE } from '../../lib/crypto/envelope';
 import { selectJobs } from '../../lib/jobs/registry';
@@ -303,11 +304,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     const oauth = google.gateway(hooks);
     const users = new UserRefresher({
       store: envStore,
-      cipher,
-      oauth,
+      grants: new GrantRefresher({ store: envStore, cipher, oauth, beforeGoogleRequest: () => bucket.take(), now }),
       jobs: selectJobs(['appdata-summary']),
       driveFor: google.driveFactory({ ...hooks, rateLimit: () => bucket.take() }),
-      beforeGoogleRequest: () => bucket.take(),
       leaseMs: MODEL.leaseMs,
       retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 },
       recordIntervalMs,

@@ -15,6 +15,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 /** The purpose (KMS encryption context and AAD) of stored refresh tokens. */
 export const TOKEN_PURPOSE = 'google-refresh-token';
 
+/** The purpose of access tokens the token function caches: its own KMS context, so a key grant for one is not one for the other. */
+export const ACCESS_TOKEN_PURPOSE = 'google-access-token';
+
 /** The cipher port: what the domain encrypts and decrypts tokens with. */
 export interface TokenCipher {
   encrypt(plaintext: string, userId: string): Promise<Buffer>;

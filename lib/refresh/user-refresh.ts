@@ -19,9 +19,9 @@
  *   is `retryable`, so the worker hands the message back to SQS.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
-import { InvalidGrantError, UpstreamUnavailableError } from '../errors';
-import type { GoogleGateway, GoogleTokens } from '../google/gateway';
+import type { GrantRefresher } from '../access-tokens';
+import { UpstreamUnavailableError } from '../errors';
+import type { GoogleTokens } from '../google/gateway';
 import type { UserJobsCleanup } from '../jobs/cleanup';
 import type { DriveClientFactory } from '../jobs/drive';
 import { toDriveError } from '../jobs/drive';
@@ -39,17 +39,12 @@ export type UserOutcome =
   | { status: 'failed'; retryable: boolean; error: string };
 
 export interface UserRefreshDependencies {
-  store: Pick<
-    UserStore,
-    'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'recordRefresh' | 'markRevoked'
-  >;
-  cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
-  oauth: Pick<GoogleGateway, 'refreshAccessToken'>;
+  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'finishRefresh' | 'recordRefresh'>;
+  /** The one path from a stored grant to an access token (lib/access-tokens.ts), shared with the token function. */
+  grants: Pick<GrantRefresher, 'refresh'>;
   jobs: readonly OfflineJob[];
   /** Drive clients for a user's access token, already rate-limited per request. */
   driveFor: DriveClientFactory;
-  /** Awaited before every refresh grant (the Google rate limiter). */
-  beforeGoogleRequest: () => Promise<void>;
   /** Forgets a revoked user's job state (page tokens, push channels). */
   jobCleanup?: Pick<UserJobsCleanup, 'forgetUser'>;
   leaseMs: number;
@@ -108,7 +103,7 @@ export class UserRefresher {
     const lease: Lease = { userId, released: false };
     try {
       if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
-      return await this.refreshClaimed(record, record.refreshToken, lease, run);
+      return await this.refreshClaimed(record, lease, run);
     } finally {
       // Usually released together with the recorded outcome; on every other path, here.
       if (!lease.released) {
@@ -130,7 +125,7 @@ export class UserRefresher {
     if (record.leaseOwner && (record.leaseExpiresAt ?? 0) > this.now())
       return { status: 'failed', retryable: true, error: 'another run holds the user' };
     if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
-    return this.refreshClaimed(record, record.refreshToken, undefined, run);
+    return this.refreshClaimed(record, undefined, run);
   }
 
   /** Whether a live lease of another run is why the claim failed (a strongly consistent read). */
@@ -148,26 +143,23 @@ export class UserRefresher {
     }
   }
 
-  private async refreshClaimed(
-    record: UserRecord,
-    ciphertext: Uint8Array,
-    lease: Lease | undefined,
-    run: RefreshRun,
-  ): Promise<UserOutcome> {
+  private async refreshClaimed(record: UserRecord, lease: Lease | undefined, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
     let tokens: GoogleTokens;
     try {
-      const refreshToken = await this.retrying(run, () => this.deps.cipher.decrypt(ciphertext, userId));
-      tokens = await this.retrying(run, async () => {
-        await this.deps.beforeGoogleRequest();
-        return this.deps.oauth.refreshAccessToken(refreshToken);
-      });
-      if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
-        await this.storeRotatedToken(record, tokens.refreshToken, run);
+      const grant = await this.deps.grants.refresh(record, (operation) => this.retrying(run, operation));
+      switch (grant.status) {
+        case 'revoked':
+          await this.deps.jobCleanup?.forgetUser(userId);
+          return { status: 'revoked' };
+        case 'token_replaced':
+          return { status: 'skipped', reason: 'token_replaced' };
+        case 'mark_failed':
+          return failed(userId, grant.error, 'marking the user revoked');
+        case 'refreshed':
+          tokens = grant.tokens;
+      }
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, grantReason(error), run);
-      // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
-      if (error instanceof CiphertextError) return this.markRevoked(record, 'undecryptable_token', run);
       await this.recordFailure(record, lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
@@ -188,23 +180,6 @@ export class UserRefresher {
       jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])),
     });
     return { status: 'refreshed' };
-  }
-
-  /** Keeps a refresh token Google rotated, unless a newer sign-in replaced the record meanwhile. */
-  private async storeRotatedToken(record: UserRecord, refreshToken: string, run: RefreshRun): Promise<void> {
-    const { userId } = record;
-    const ciphertext = await this.retrying(run, () => this.deps.cipher.encrypt(refreshToken, userId));
-    const stored = await this.retrying(run, () =>
-      this.deps.store.replaceRefreshToken(
-        userId,
-        record.tokenVersion,
-        { ciphertext, ...tokenHashes(refreshToken) },
-        new Date(this.now()),
-      ),
-    );
-    if (stored) logger.info('rotated refresh token stored', { userId });
-    else
-      logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
   }
 
   private async runJobs(
@@ -245,24 +220,6 @@ export class UserRefresher {
       }
     }
     return failure ? { results, failure } : { results };
-  }
-
-  private async markRevoked(record: UserRecord, reason: string, run: RefreshRun): Promise<UserOutcome> {
-    const { userId } = record;
-    try {
-      const marked = await this.retrying(run, () =>
-        this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion),
-      );
-      if (!marked) {
-        logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
-        return { status: 'skipped', reason: 'token_replaced' };
-      }
-    } catch (markError) {
-      return failed(userId, markError, 'marking the user revoked');
-    }
-    logger.info('user marked revoked', { userId, reason });
-    await this.deps.jobCleanup?.forgetUser(userId);
-    return { status: 'revoked' };
   }
 
   /**
@@ -318,9 +275,6 @@ export class UserRefresher {
     });
   }
 }
-
-const grantReason = (error: InvalidGrantError): string =>
-  error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
 
 function refreshedSince(record: UserRecord, cycle: string): boolean {
   return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);

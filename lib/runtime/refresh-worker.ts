@@ -8,6 +8,7 @@ import { kmsCipher } from '../aws/kms-data-keys';
 import { requireEnv } from '../config';
 import { OfflineJobCleanup } from '../jobs/cleanup';
 import { drivePushAddress } from '../jobs/config';
+import { GrantRefresher } from '../access-tokens';
 import { driveClientFactory } from '../jobs/drive';
 import { DRIVE_CHANGES_HANDLERS } from '../jobs/drive-changes-handlers';
 import { DEFAULT_PUSH_TIMING } from '../jobs/drive-push';
@@ -72,14 +73,12 @@ export const refreshWorkerFunction = composition({
     const beforeGoogleRequest = () => googleRateLimit.take();
     const users = new UserRefresher({
       store,
-      cipher,
-      oauth: google.oauth,
+      grants: new GrantRefresher({ store, cipher, oauth: google.oauth, beforeGoogleRequest }),
       jobs,
       driveFor: driveClientFactory({
         beforeRequest: beforeGoogleRequest,
         ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
       }),
-      beforeGoogleRequest,
       // The grant is dead: channels can only be forgotten, not stopped (see lib/jobs/cleanup.ts).
       jobCleanup: new OfflineJobCleanup({ states: jobStateStore() }),
       leaseMs: config.leaseMs,

@@ -10,6 +10,7 @@
  *   token, push channel); deleted with the grant.
  * - `REFRESHCYCLE#current`, `REFRESHBATCH#<cycle>#<batch>`: the refresh ledger (the cycle, and
  *   one claim per refresh message, which expires).
+ * - `ACCESS#<sub>`: the token function's cached access token (ciphertext) and refresh lock, expires.
  *
  * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
  * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
@@ -36,6 +37,8 @@ export const ITEM_KINDS = {
   refreshCycle: 'REFRESHCYCLE#',
   /** `REFRESHBATCH#<cycle>#<batch>`: the claim of one refresh message, expires. */
   refreshBatch: 'REFRESHBATCH#',
+  /** `ACCESS#<sub>`: the token function's cached access token (ciphertext) and refresh lock. */
+  accessToken: 'ACCESS#',
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

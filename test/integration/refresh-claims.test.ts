@@ -6,6 +6,7 @@
  * where wall-clock time does not matter; where a lease must expire, the same classes are
  * built over the same adapters with a clock the test moves.
  */
+import { GrantRefresher } from '../../lib/access-tokens';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -169,11 +170,15 @@ async function workerWith(options: {
   const leaseMs = options.leaseMs ?? 300_000;
   const users = new UserRefresher({
     store: userStore(),
-    cipher: tokenCipher(),
-    oauth: options.oauth ?? google.oauth,
+    grants: new GrantRefresher({
+      store: userStore(),
+      cipher: tokenCipher(),
+      oauth: options.oauth ?? google.oauth,
+      beforeGoogleRequest: () => bucket.take(),
+      now: options.clock.now,
+    }),
     jobs: selectJobs(['appdata-summary']),
     driveFor: driveClientFactory({ beforeRequest: () => bucket.take(), rootUrl: google.endpoints.apiRootUrl }),
-    beforeGoogleRequest: () => bucket.take(),
     leaseMs,
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     onGoogleThrottled: () => bucket.slowDown(),
