@@ -180,8 +180,8 @@ async function signIn(users: number): Promise<unknown> {
 
 /**
  * Refreshes `users` users through the worker handler, one invocation at a time as one
- * execution environment takes them, in SQS batches of the stack's shape (5 messages of
- * `DISPATCH_USERS_PER_MESSAGE` users).
+ * execution environment takes them, in SQS batches of the stack's shape (`BENCH_SQS_BATCH_SIZE`
+ * messages of `DISPATCH_USERS_PER_MESSAGE` users).
  */
 async function refresh(users: number): Promise<unknown> {
   const { handler } = await import('../functions/refresh-worker/index');
