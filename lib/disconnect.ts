@@ -17,7 +17,7 @@ import { UpstreamUnavailableError } from './errors';
 import type { GoogleGateway } from './google/gateway';
 import type { IdTokenVerifier } from './google/id-token';
 import { describeError, logger } from './log';
-import { rememberSecret } from './redact';
+import { rememberIssuedSecret } from './redact';
 import type { RevocationQueue } from './refresh/queue';
 import type { UserStore } from './store/users';
 
@@ -88,7 +88,7 @@ export class Disconnect {
       await this.queue(userId, ciphertext);
       return 'queued';
     }
-    rememberSecret(refreshToken);
+    rememberIssuedSecret(refreshToken);
     try {
       await this.deps.oauth.revoke(refreshToken);
       return 'revoked';

@@ -10,7 +10,6 @@ import { tokenHashes, type TokenCipher } from './crypto/envelope';
 import type { IdTokenVerifier } from './google/id-token';
 import type { GoogleGateway, GoogleTokens } from './google/gateway';
 import { logger } from './log';
-import { rememberSecret } from './redact';
 import type { ExchangeLedger } from './store/exchange-ledger';
 import type { UserRecord, UserStore } from './store/users';
 
@@ -76,7 +75,8 @@ export class AuthCodeExchange {
    * @throws AppError with the contract's codes.
    */
   async exchange(authCode: string): Promise<ExchangeResponse> {
-    rememberSecret(authCode);
+    // The code is caller input: never remembered for redaction (anyone could post a victim's
+    // user ID as a "code" and blank it out of the logs). Its shape and field name mask it.
     const codeHash = createHash('sha256').update(authCode).digest('base64url');
     const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode));
     if ('ok' in outcome) return outcome.ok;

@@ -6,7 +6,7 @@
  */
 import { OAuth2Client } from 'google-auth-library';
 import { AppError, InvalidGrantError, UpstreamError, UpstreamUnavailableError } from '../errors';
-import { rememberSecret } from '../redact';
+import { rememberIssuedSecret } from '../redact';
 import type { OAuthClientCredentials } from './client-secret';
 import type { GoogleEndpoints } from './endpoints';
 import type { GoogleGateway, GoogleTokens } from './gateway';
@@ -97,7 +97,7 @@ function toGoogleTokens(tokens: {
   expiry_date?: number | null;
 }): GoogleTokens {
   if (!tokens.access_token) throw new UpstreamError('Google returned no access token');
-  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberSecret(secret);
+  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberIssuedSecret(secret);
   return {
     accessToken: tokens.access_token,
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
