@@ -45,8 +45,19 @@ export class GoogleOAuth implements GoogleGateway {
     });
     const timeout = options.timeoutMs ?? 10_000;
     this.client.transporter.interceptors.request.add({
+      // gaxios turns `timeout` into an abort signal before request interceptors run, so a
+      // timeout set here alone never fires (a hung Google held a request for undici's 300 s):
+      // the signal is set here too.
       resolved: (config) =>
-        Promise.resolve({ ...config, timeout, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } }),
+        Promise.resolve({
+          ...config,
+          timeout,
+          signal: config.signal
+            ? AbortSignal.any([config.signal, AbortSignal.timeout(timeout)])
+            : AbortSignal.timeout(timeout),
+          retry: false,
+          retryConfig: { retry: 0, noResponseRetries: 0 },
+        }),
     });
   }
 
