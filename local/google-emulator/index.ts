@@ -10,6 +10,7 @@ export type { AuthorizeRequest, GoogleEmulatorOptions, IdTokenRequest, SeedFileR
 export { clientSecretJson, DEFAULT_LOCAL_CLIENT } from './oauth/clients';
 export type { EmulatorClient } from './oauth/clients';
 export type { FaultKind, FaultSpec } from './faults';
+export type { IdTokenOverride } from './oauth/id-token-overrides';
 export type { GoogleEndpoint, RequestLogEntry } from './request-log';
 export type { ServiceAccountKey } from './oauth/service-accounts';
 export type { SecurityEventRequest } from './risc/security-events';
