@@ -68,10 +68,11 @@ describe('cdk-nag AwsSolutions checks', () => {
         'AwsSolutions-SNS2 @ Observability/AlarmTopic',
         // Each route authenticates its caller in the function (auth code, ID token, signed SET).
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--authcode',
+        'AwsSolutions-APIG4 @ Api/HttpApi/GET--connection',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--disconnect',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--risc',
         // The runtime is pinned to the Node.js version the code is tested on.
-        ...['Exchange', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker'].map(
+        ...['Exchange', 'Connection', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker'].map(
           (id) => `AwsSolutions-L1 @ ${id}/Resource`,
         ),
       ].sort(),

@@ -157,10 +157,12 @@ export async function startReliabilityStack(): Promise<ReliabilityStack> {
   const exchange = await import('../../functions/exchange');
   const disconnect = await import('../../functions/disconnect');
   const risc = await import('../../functions/risc');
+  const connection = await import('../../functions/connection');
   const api = await stack.serve({
     'POST /authcode': exchange.handler,
     'POST /disconnect': disconnect.handler,
     'POST /risc': risc.handler,
+    'GET /connection': connection.handler,
   });
   const report = new ReliabilityReport();
   const bodies: string[] = [];

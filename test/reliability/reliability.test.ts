@@ -697,13 +697,27 @@ interface FuzzRequest {
 }
 
 const fuzzRequest = (): fc.Arbitrary<FuzzRequest> => {
-  const path = fc.oneof(
-    { weight: 9, arbitrary: fc.constantFrom('/authcode', '/disconnect', '/risc') },
-    { weight: 1, arbitrary: fc.constantFrom('/authcode/', '/AUTHCODE', '/', '/connection', '/risc?x=1') },
-  );
-  const method = fc.oneof(
-    { weight: 9, arbitrary: fc.constant('POST') },
-    { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') },
+  /** `METHOD /path`: mostly the routes that exist, sometimes any method on any path. */
+  const route = fc.oneof(
+    { weight: 9, arbitrary: fc.constantFrom('POST /authcode', 'POST /disconnect', 'POST /risc', 'GET /connection') },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
+          fc.constantFrom(
+            '/authcode',
+            '/disconnect',
+            '/risc',
+            '/connection',
+            '/authcode/',
+            '/AUTHCODE',
+            '/',
+            '/risc?x=1',
+          ),
+        )
+        .map(([method, path]) => `${method} ${path}`),
+    },
   );
   const contentType = fc.option(
     fc.constantFrom(
@@ -771,21 +785,20 @@ const fuzzRequest = (): fc.Arbitrary<FuzzRequest> => {
     },
     { requiredKeys: [] },
   );
-  return fc
-    .record({ method, path, headers, body: fc.option(body, { nil: undefined }) })
-    .map(({ method, path, headers, body }) => {
-      const clean: Record<string, string> = {};
-      // fetch refuses header values with control characters or non-Latin-1: such a request never leaves the client.
-      for (const [name, value] of Object.entries(headers)) {
-        if (value !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(value)) clean[name] = value;
-      }
-      return {
-        method,
-        path,
-        headers: clean,
-        ...(body !== undefined && method !== 'GET' && method !== 'HEAD' ? { body } : {}),
-      };
-    });
+  return fc.record({ route, headers, body: fc.option(body, { nil: undefined }) }).map(({ route, headers, body }) => {
+    const [method = 'POST', path = '/'] = route.split(' ');
+    const clean: Record<string, string> = {};
+    // fetch refuses header values with control characters or non-Latin-1: such a request never leaves the client.
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(value)) clean[name] = value;
+    }
+    return {
+      method,
+      path,
+      headers: clean,
+      ...(body !== undefined && method !== 'GET' && method !== 'HEAD' ? { body } : {}),
+    };
+  });
 };
 
 const STACK_TRACE = /\bat [\w.<>]+ \(|\.ts:\d+:\d+|node:internal|Error: /;

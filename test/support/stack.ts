@@ -24,7 +24,7 @@ export interface TestStack {
   clientId: string;
   queueUrl: string;
   /** Mounts handlers behind the local HTTP API (call after importing them). */
-  serve(routes: Routes): Promise<HttpApi>;
+  serve(routes: Routes, options?: { corsOrigins?: string[] }): Promise<HttpApi>;
   close(): Promise<void>;
 }
 
@@ -76,8 +76,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     google,
     clientId: DEFAULT_LOCAL_CLIENT.clientId,
     queueUrl: queue.QueueUrl!,
-    async serve(routes) {
-      const api = await startHttpApi(routes, { port: 0 });
+    async serve(routes, options = {}) {
+      const api = await startHttpApi(routes, { port: 0, ...options });
       closers.push(() => api.close());
       return api;
     },
