@@ -21,13 +21,14 @@ export const CONTEXT_DEFAULTS = {
   allowedAzp: '',
   requiredScopes: 'https://www.googleapis.com/auth/drive.appdata',
   redirectUri: '',
-  refreshSchedule: 'rate(1 hour)',
+  refreshSchedule: 'rate(1 day)',
   refreshJobs: 'appdata-summary',
-  workerMaxConcurrency: 5,
-  userConcurrency: 8,
-  googleQps: 10,
+  googleRequestsPerSecond: 100,
+  workerMaxConcurrency: '',
+  userConcurrency: '',
+  googleQps: '',
   scanSegments: 4,
-  usersPerMessage: 10,
+  usersPerMessage: 200,
   exchangeRateLimit: 20,
   exchangeBurstLimit: 40,
   exchangeConcurrency: 20,
@@ -41,11 +42,15 @@ export const CONTEXT_DEFAULTS = {
   riscRateLimit: 10,
   riscBurstLimit: 20,
   riscConcurrency: 5,
+  driveNotificationsRateLimit: 50,
+  driveNotificationsBurstLimit: 100,
+  driveNotificationsConcurrency: 10,
   alarmEmail: '',
   corsOrigins: '',
   metricsNamespace: '',
   revokedUsersAlarmThreshold: 100,
-} as const satisfies Record<string, string | number>;
+  drivePush: false,
+} as const satisfies Record<string, string | number | boolean>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
@@ -67,7 +72,7 @@ const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
  * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
  * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
  */
-export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc'] as const;
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc', 'driveNotifications'] as const;
 
 export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
 
@@ -105,15 +110,21 @@ export interface InfraConfig {
   readonly refreshSchedule: string;
   /** Offline jobs the worker runs for each user, by name (each one the worker knows). */
   readonly refreshJobs: readonly JobName[];
-  /** Upper bound of concurrent worker invocations (SQS event source `maxConcurrency`). */
-  readonly workerMaxConcurrency: number;
-  /** Users one worker invocation processes at the same time. */
-  readonly userConcurrency: number;
-  /** Google requests per second, per worker instance (fleet ≈ googleQps × workerMaxConcurrency). */
-  readonly googleQps: number;
+  /**
+   * Google requests per second the whole refresh fleet may send (the project's allowance for
+   * it): the worker's concurrency, per-environment rate and users in flight derive from it
+   * (lib/refresh/sizing.ts). The three settings below override a derived value when set.
+   */
+  readonly googleRequestsPerSecond: number;
+  /** Override: concurrent worker invocations (SQS event source `maxConcurrency`). */
+  readonly workerMaxConcurrency?: number;
+  /** Override: users one worker invocation processes at the same time. */
+  readonly userConcurrency?: number;
+  /** Override: Google requests per second, per worker instance. */
+  readonly googleQps?: number;
   /** Parallel DynamoDB scan segments of the dispatcher. */
   readonly scanSegments: number;
-  /** Users per SQS message the dispatcher sends. */
+  /** The most users per SQS message the dispatcher sends (fewer when the Google allowance is small). */
   readonly usersPerMessage: number;
   /** Route throttle and reserved concurrency of each public function. */
   readonly publicFunctions: Readonly<Record<PublicFunctionName, PublicFunctionLimits>>;
@@ -125,6 +136,11 @@ export interface InfraConfig {
   readonly metricsNamespace: string;
   /** Users losing their grant per hour (refresh `invalid_grant` plus RISC revocations) above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
+  /**
+   * Drive push: `POST /drive/notifications` and its function, and `DRIVE_PUSH_ADDRESS` for
+   * the worker, so `drive-changes` keeps a watch channel per user (needs it in `refreshJobs`).
+   */
+  readonly drivePush: boolean;
 }
 
 export class InfraConfigError extends Error {
@@ -231,9 +247,10 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
       (v) => (JOB_NAMES as readonly string[]).includes(v),
       `comma-separated names of jobs the worker knows (${JOB_NAMES.join(', ')})`,
     ) as JobName[],
-    workerMaxConcurrency: reader.integer('workerMaxConcurrency', 2, 1000),
-    userConcurrency: reader.integer('userConcurrency', 1, 256),
-    googleQps: reader.number('googleQps', 0.1, 1000),
+    googleRequestsPerSecond: reader.number('googleRequestsPerSecond', 0.1, 100_000),
+    ...optionalNumber('workerMaxConcurrency', reader.optionalInteger('workerMaxConcurrency', 2, 1000)),
+    ...optionalNumber('userConcurrency', reader.optionalInteger('userConcurrency', 1, 256)),
+    ...optionalNumber('googleQps', reader.optionalNumber('googleQps', 0.1, 1000)),
     scanSegments: reader.integer('scanSegments', 1, 1000),
     usersPerMessage: reader.integer('usersPerMessage', 1, 500),
     publicFunctions: Object.fromEntries(PUBLIC_FUNCTIONS.map((name) => [name, limits(name)])) as Record<
@@ -252,6 +269,7 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     ),
     metricsNamespace,
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+    drivePush: reader.boolean('drivePush'),
   };
   if (config.clientSecretKmsKeyArn && !config.clientSecretArn)
     problems.push(
@@ -259,10 +277,17 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     );
   if (new Set(config.refreshJobs).size !== config.refreshJobs.length)
     problems.push(`refreshJobs: a job is named twice in "${config.refreshJobs.join(',')}"`);
+  if (config.drivePush && !config.refreshJobs.includes('drive-changes')) {
+    problems.push('drivePush: needs the drive-changes job in refreshJobs');
+  }
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
   return config;
+}
+
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 /**
@@ -374,6 +399,20 @@ class ContextReader {
       this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
+  }
+
+  boolean(key: ContextKey): boolean {
+    const raw = this.raw(key);
+    if (raw !== 'true' && raw !== 'false') this.problems.push(`${key}: expected true or false, got "${raw}"`);
+    return raw === 'true';
+  }
+
+  optionalNumber(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.number(key, min, max);
+  }
+
+  optionalInteger(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.integer(key, min, max);
   }
 
   integer(key: ContextKey, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PUBLIC_FUNCTIONS, type InfraConfig, type PublicFunctionName } from './config';
 import { Observability } from './constructs/observability';
@@ -8,6 +9,8 @@ import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
+import { refreshSizing } from '../lib/refresh/sizing';
+import { ACCESS_TOKEN_PURPOSE } from '../lib/crypto/envelope';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -31,6 +34,13 @@ const AUTHENTICATED_BY: Record<PublicFunctionName, string> = {
   connection:
     'The function verifies the Google ID token in Authorization exactly as /disconnect does (signature, iss, aud = the server client ID, exp). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
   risc: "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
+  driveNotifications:
+    "Google's Drive push sender carries no credentials: the function checks the channel token (a per-channel secret, stored hashed) against the channel and resource ids it opened.",
+};
+
+/** Every function; `driveNotifications` only with the `drivePush` flag. */
+export type StackFunctions = Record<Exclude<FunctionName, 'driveNotifications'>, ServiceFunction> & {
+  driveNotifications?: ServiceFunction;
 };
 
 /**
@@ -42,7 +52,7 @@ export class GoogleOfflineAccessStack extends Stack {
   readonly api: PublicApi;
   readonly pipeline: RefreshPipeline;
   readonly observability: Observability;
-  readonly functions: Record<FunctionName, ServiceFunction>;
+  readonly functions: StackFunctions;
 
   constructor(scope: Construct, id: string, props: GoogleOfflineAccessStackProps) {
     super(scope, id, props);
@@ -110,28 +120,55 @@ export class GoogleOfflineAccessStack extends Stack {
       );
     }
     // The worker continues checkpointed scan segments with the dispatcher's code, so both read these.
+    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
+    const sizing = refreshSizing({
+      googleRequestsPerSecond: config.googleRequestsPerSecond,
+      maxUsersPerMessage: config.usersPerMessage,
+      ...(config.workerMaxConcurrency !== undefined ? { workerMaxConcurrency: config.workerMaxConcurrency } : {}),
+    });
     const dispatchSettings = {
       DISPATCH_SCAN_SEGMENTS: String(config.scanSegments),
-      DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
+      DISPATCH_USERS_PER_MESSAGE: String(sizing.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
+    const { workerMaxConcurrency } = sizing;
+    const perEnvironmentQps = config.googleQps ?? sizing.perEnvironmentQps;
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_REQUIRED_SCOPES: requiredScopes,
       REFRESH_JOBS: config.refreshJobs.join(','),
-      GOOGLE_QPS: String(config.googleQps),
-      REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
+      GOOGLE_QPS: String(perEnvironmentQps),
+      REFRESH_USER_CONCURRENCY: String(config.userConcurrency ?? sizing.userConcurrency),
       ...dispatchSettings,
     });
-    this.functions = { exchange, disconnect, connection, risc, refreshDispatch: dispatch, refreshWorker: worker };
+    // Drive push (opt-in): Google's notifications in, early runs of one user out.
+    const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
+    // Access tokens for the company's own jobs: no route, invoked directly by roles given grantTokenAccess.
+    const token = addFunction('token', {
+      KMS_KEY_ID: key.keyArn,
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+    });
+    this.functions = {
+      exchange,
+      disconnect,
+      connection,
+      risc,
+      refreshDispatch: dispatch,
+      refreshWorker: worker,
+      ...(driveNotifications ? { driveNotifications } : {}),
+      token,
+    };
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
-      workerMaxConcurrency: config.workerMaxConcurrency,
+      workerMaxConcurrency,
+      batchSize: sizing.batchSize,
       dispatcher: dispatch.function,
       worker: worker.function,
     });
+    // On a message's last delivery the worker counts it finished, so a poison message cannot hold the cycle open.
+    worker.function.addEnvironment('REFRESH_MAX_RECEIVES', String(this.pipeline.maxReceiveCount));
 
     // Least privilege: each function gets the operations its code performs, on the item
     // kinds it owns (dynamodb:LeadingKeys), nothing more.
@@ -157,6 +194,8 @@ export class GoogleOfflineAccessStack extends Stack {
     this.store.grantReadClientSecret(disconnect.function);
     // A failed revoke is retried later through the refresh queue.
     this.pipeline.addProducer(disconnect.function);
+    // Forgets the offline jobs' state of the user (after stopping its Drive channel at Google).
+    this.store.grantItems(disconnect.function, ['jobState'], 'dynamodb:DeleteItem');
 
     // Reads the user record, nothing else: no KMS, no writes, no queue.
     this.store.grantItems(connection.function, ['user'], 'dynamodb:GetItem');
@@ -180,6 +219,8 @@ export class GoogleOfflineAccessStack extends Stack {
       indexes.tokenPrefixHash.indexName,
     );
     if (!config.googleClientId) this.store.grantReadClientSecret(risc.function);
+    // A revoked user's offline jobs state is deleted.
+    this.store.grantItems(risc.function, ['jobState'], 'dynamodb:DeleteItem');
 
     for (const scanner of [dispatch, worker]) {
       // Dispatcher and worker both walk the active-users index (the worker continues
@@ -187,30 +228,81 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantIndex(scanner.function, 'dynamodb:Scan', indexes.activeUsers.indexName);
       this.pipeline.addProducer(scanner.function);
     }
+    // The cycle item: a cycle starts only when the previous one finished; it counts its messages.
+    this.store.grantItems(dispatch.function, ['refreshCycle'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
-    // a revoke retry first reads the user (Get).
-    this.store.grantItems(worker.function, ['user'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // a revoke retry first reads the user (Get); the users of a claimed message are read in one BatchGetItem.
+    this.store.grantItems(
+      worker.function,
+      ['user'],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+    );
+    // Claims of cycle messages, and the cycle item's count of finished messages.
+    this.store.grantItems(worker.function, ['refreshCycle', 'refreshBatch'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
     this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.store.grantReadClientSecret(worker.function);
+    // The offline jobs' state (drive-changes' page token and push channel); a revoked user's is deleted.
+    this.store.grantItems(
+      worker.function,
+      ['jobState'],
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    if (config.refreshJobs.includes('drive-changes')) {
+      // `Drive Changes` events, on the default bus.
+      worker.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+        }),
+      );
+    }
+    if (driveNotifications) {
+      // Reads the user's job state (the channel) and opens the burst window on it; queues the early run.
+      this.store.grantItems(driveNotifications.function, ['jobState'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      this.pipeline.addProducer(driveNotifications.function);
+    }
 
-    const route = (name: PublicFunctionName, path: ApiRoute['path'], method?: ApiRoute['method']): ApiRoute => ({
+    // User record (Get; Update for a rotated token or a dead grant) and the ACCESS# cache item
+    // (Get; Update for the refresh lock and the cached token).
+    this.store.grantItems(token.function, ['user', 'accessToken'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Decrypts stored refresh tokens, re-encrypts one Google rotated (the worker's path).
+    this.store.grantTokenKey(token.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+    // Encrypts and decrypts the cached access tokens, under their own purpose.
+    this.store.grantKeyForPurpose(token.function, ACCESS_TOKEN_PURPOSE, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.store.grantReadClientSecret(token.function);
+
+    const route = (
+      name: PublicFunctionName,
+      fn: ServiceFunction,
+      path: ApiRoute['path'],
+      method?: ApiRoute['method'],
+    ): ApiRoute => ({
       ...(method ? { method } : {}),
       path,
-      handler: this.functions[name].function,
+      handler: fn.function,
       throttle: config.publicFunctions[name],
       authenticatedBy: AUTHENTICATED_BY[name],
     });
     this.api = new PublicApi(this, 'Api', {
       routes: [
-        route('exchange', '/authcode'),
-        route('disconnect', '/disconnect'),
-        route('connection', '/connection', 'GET'),
-        route('risc', '/risc'),
+        route('exchange', exchange, '/authcode'),
+        route('disconnect', disconnect, '/disconnect'),
+        route('connection', connection, '/connection', 'GET'),
+        route('risc', risc, '/risc'),
+        ...(driveNotifications ? [route('driveNotifications', driveNotifications, '/drive/notifications')] : []),
       ],
       metricsNamespace: config.metricsNamespace,
       corsOrigins: config.corsOrigins,
     });
+
+    if (driveNotifications) {
+      worker.function.addEnvironment('DRIVE_PUSH_ADDRESS', `${this.api.url}drive/notifications`);
+    }
 
     this.observability = new Observability(this, 'Observability', {
       functions: Object.fromEntries(Object.values(this.functions).map((fn) => [fn.node.id, fn.function])),
@@ -243,6 +335,22 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshDispatchFunctionName', {
       value: dispatch.function.functionName,
       description: 'Invoke it to start a refresh cycle now',
+    });
+    new CfnOutput(this, 'TokenFunctionArn', {
+      value: token.function.functionArn,
+      description: "Invoke it for a user's access token (roles given grantTokenAccess); see README",
+    });
+  }
+
+  /**
+   * Lets `grantee` (a job's role, in this stack or another of the same account) get users'
+   * access tokens: exactly `lambda:InvokeFunction` on the token function, nothing else.
+   */
+  grantTokenAccess(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.functions.token.function.functionArn],
     });
   }
 }

@@ -65,7 +65,8 @@ export function protectConfiguredSecret(value: string | null | undefined): void 
 
 /**
  * Remembers a value Google issued (a token from the token endpoint, or one decrypted from
- * storage) whose format a shape may not catch. Never for caller input.
+ * storage) or that we generated (a push channel token), whose format a shape may not catch.
+ * Never for caller input.
  */
 export function rememberIssuedSecret(value: string | null | undefined): void {
   if (!value || value.length < MIN_SECRET_LENGTH || configured.has(value)) return;

@@ -9,14 +9,16 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDb } from './aws/dynamodb';
+import { startEventBridgeEmulator } from './eventbridge-emulator';
 import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
 import { startKmsEmulator } from './kms-emulator';
+import { startLambdaInvoke, type InvokeHandler, type LocalFunctions } from './lambda-invoke';
 import { provisionLocal } from './provision';
 import { startSqsEmulator } from './sqs-emulator';
 import { startWebServer, type WebAppConfig } from './web-server';
-import { saveStackEnv, STACK_ENV_FILE } from './stack-env';
+import { LOCAL_TOKEN_FUNCTION, saveStackEnv, STACK_ENV_FILE } from './stack-env';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -26,6 +28,14 @@ const HTTP_ROUTES: Record<string, string> = {
   'POST /disconnect': 'disconnect',
   'POST /risc': 'risc',
   'GET /connection': 'connection',
+  'POST /drive/notifications': 'drive-notifications',
+};
+
+/** How often the queue is polled between cycles for early runs (Drive push), as Lambda's event source would. */
+const EARLY_RUN_POLL_MS = 1_000;
+/** Functions invoked directly (Lambda Invoke), served at AWS_ENDPOINT_URL_LAMBDA, by name and folder. */
+const INVOKED_FUNCTIONS: Record<string, string> = {
+  [LOCAL_TOKEN_FUNCTION]: 'token',
 };
 
 const env = process.env;
@@ -63,6 +73,13 @@ async function main(): Promise<void> {
   await useOrStart('AWS_ENDPOINT_URL_DYNAMODB', 'DynamoDB', () => startDynamoDb({ port: port('DYNAMODB_PORT', 4567) }));
   await useOrStart('AWS_ENDPOINT_URL_KMS', 'KMS', () => startKmsEmulator({ port: port('KMS_PORT', 4599) }));
   await useOrStart('AWS_ENDPOINT_URL_SQS', 'SQS', () => startSqsEmulator({ port: port('SQS_PORT', 9324) }));
+  await useOrStart('AWS_ENDPOINT_URL_EVENTBRIDGE', 'EventBridge', () =>
+    startEventBridgeEmulator({
+      port: port('EVENTBRIDGE_PORT', 4010),
+      onEvent: (event) =>
+        console.log(`event  ${event.detailType} on ${event.eventBusName}: ${JSON.stringify(event.detail)}`),
+    }),
+  );
 
   let googleUrl: string | undefined;
   if (env.GOOGLE_EMULATOR_HOST) {
@@ -98,12 +115,6 @@ async function main(): Promise<void> {
     `Refresh queue    ${env.REFRESH_QUEUE_URL}`,
   );
 
-  // Handlers read their configuration at load: import them only now that the env is complete.
-  const routes: Routes = {};
-  for (const [route, folder] of Object.entries(HTTP_ROUTES)) {
-    const entry = join(ROOT, 'functions', folder, 'index.ts');
-    if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
-  }
   // The example web app, on its own origin: the API allows it (and CORS_ORIGINS) by CORS, as the stack's corsOrigins would.
   const webConfig = webAppConfig(googleUrl);
   let web: { url: string; close(): Promise<void> } | undefined;
@@ -114,28 +125,66 @@ async function main(): Promise<void> {
     closers.push(() => web!.close());
   }
   const corsOrigins = [...(web ? [web.url] : []), ...(env.CORS_ORIGINS ?? '').split(',').filter(Boolean)];
+  // The API listens before the handlers load (routes are looked up per request): its address is
+  // the Drive push address the worker gives Google.
+  const routes: Routes = {};
   const api = await startHttpApi(routes, { port: port('PORT', 3000), corsOrigins });
   closers.push(() => api.close());
   env.LOCAL_API_URL = api.url;
+  env.REFRESH_JOBS ??= 'appdata-summary,drive-changes';
+  // Only the emulator can reach a loopback address; the real Google needs a public HTTPS one.
+  if (googleUrl) env.DRIVE_PUSH_ADDRESS ??= `${api.url}/drive/notifications`;
+  env.DRIVE_PUSH_COALESCE_SECONDS ??= '2';
+  // Handlers read their configuration at load: import them only now that the env is complete.
+  for (const [route, folder] of Object.entries(HTTP_ROUTES)) {
+    const entry = join(ROOT, 'functions', folder, 'index.ts');
+    if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
+  }
+
+  // The token function has no route: jobs, the client and the CLI invoke it (Lambda Invoke API).
+  const invoked: LocalFunctions = {};
+  for (const [name, folder] of Object.entries(INVOKED_FUNCTIONS)) {
+    const entry = join(ROOT, 'functions', folder, 'index.ts');
+    if (existsSync(entry)) invoked[name] = ((await import(entry)) as { handler: InvokeHandler }).handler;
+  }
+  const invoke = await startLambdaInvoke(invoked, { port: port('LAMBDA_PORT', 3002) });
+  closers.push(() => invoke.close());
+  env.AWS_ENDPOINT_URL_LAMBDA = invoke.url;
+  env.ACCESS_TOKEN_FUNCTION ??= LOCAL_TOKEN_FUNCTION;
   await mkdir(join(ROOT, '.local'), { recursive: true });
   await saveStackEnv(env);
   closers.unshift(() => rm(STACK_ENV_FILE, { force: true }));
 
   const intervalMs = parseInterval(env.REFRESH_INTERVAL ?? '5m');
-  const { runRefreshCycle } = await import('./refresh-cycle');
+  const { runRefreshCycle, runEarlyRuns } = await import('./refresh-cycle');
+  // Cycles and early runs take turns on one chain, so a cycle's summary counts only its own work.
   let cycle: Promise<unknown> = Promise.resolve();
+  let polling = false;
   const timer = setInterval(() => {
     cycle = cycle
       .then(() => runRefreshCycle({ quiet: true }))
       .catch((error: unknown) => console.error('refresh cycle failed:', error));
   }, intervalMs);
+  const poller = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    cycle = cycle
+      .then(async () => {
+        for (const { userId, status } of await runEarlyRuns())
+          console.log(`early run (Drive push): ${userId} ${status}`);
+      })
+      .catch((error: unknown) => console.error('early run failed:', error))
+      .finally(() => (polling = false));
+  }, EARLY_RUN_POLL_MS);
   closers.unshift(async () => {
     clearInterval(timer);
+    clearInterval(poller);
     await cycle;
   });
 
   console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
   console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
+  console.log(`Lambda Invoke    ${invoke.url}  (${Object.keys(invoked).join(', ')}; AWS_ENDPOINT_URL_LAMBDA)`);
   if (web) console.log(`Web app          ${web.url}  (open it in a browser; CORS allows it)`);
   else console.log('Web app          not served: it needs the Google emulator or GOOGLE_CLIENT_SECRET_FILE');
   for (const line of lines) console.log(line);
@@ -150,8 +199,14 @@ async function main(): Promise<void> {
         `curl -s -X POST ${api.url}/authcode -H 'X-Requested-With: XMLHttpRequest' --data-urlencode "authCode=$code"; echo`,
     );
     console.log('\nOr walk through the whole flow: npm run demo');
+    if (env.DRIVE_PUSH_ADDRESS) {
+      console.log(
+        `Drive push is on (${env.DRIVE_PUSH_ADDRESS}): after a user's first refresh, a file the app writes to\n` +
+          "their app data folder reaches the backend within seconds ('early run' and 'event' lines below).",
+      );
+    }
   }
-  console.log(`\nnpm run refresh and npm run demo find this stack through ${STACK_ENV_FILE}.`);
+  console.log(`\nnpm run refresh, npm run demo and npm run ops find this stack through ${STACK_ENV_FILE}.`);
   console.log('Ctrl-C stops everything.');
 
   let stopping = false;

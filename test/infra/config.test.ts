@@ -29,28 +29,28 @@ describe('deployment parameters', () => {
     expect(cdkJson.context).toEqual(CONTEXT_DEFAULTS);
   });
 
-  it('defaults to an hourly refresh, the Drive app data scope and no optional extras', () => {
+  it('defaults to a daily refresh sized from one Google allowance, the Drive app data scope and no optional extras', () => {
     expect(read({})).toEqual({
       stackName: 'GoogleOfflineAccess',
       allowedAzp: [],
       requiredScopes: ['https://www.googleapis.com/auth/drive.appdata'],
       redirectUri: '',
-      refreshSchedule: 'rate(1 hour)',
+      refreshSchedule: 'rate(1 day)',
       refreshJobs: ['appdata-summary'],
-      workerMaxConcurrency: 5,
-      userConcurrency: 8,
-      googleQps: 10,
+      googleRequestsPerSecond: 100,
       scanSegments: 4,
-      usersPerMessage: 10,
+      usersPerMessage: 200,
       publicFunctions: {
         exchange: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 20 },
         disconnect: { rateLimit: 5, burstLimit: 10, reservedConcurrency: 5 },
         connection: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 10 },
         risc: { rateLimit: 10, burstLimit: 20, reservedConcurrency: 5 },
+        driveNotifications: { rateLimit: 50, burstLimit: 100, reservedConcurrency: 10 },
       },
       corsOrigins: [],
       metricsNamespace: 'GoogleOfflineAccess',
       revokedUsersAlarmThreshold: 100,
+      drivePush: false,
     });
   });
 
@@ -91,7 +91,7 @@ describe('deployment parameters', () => {
 
   it('fails on a job the worker does not know, listing the ones it does', () => {
     expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-sumary' })).toEqual([
-      'refreshJobs: expected comma-separated names of jobs the worker knows (appdata-summary), got "appdata-sumary"',
+      'refreshJobs: expected comma-separated names of jobs the worker knows (appdata-summary, drive-changes), got "appdata-sumary"',
     ]);
     expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-summary' })).toEqual([
       expect.stringMatching(/^refreshJobs: a job is named twice/),

@@ -26,6 +26,8 @@ const CONTEXTS = {
     alarmEmail: 'oncall@example.com',
     corsOrigins: 'https://app.example.com',
     allowedAzp: '111-android.apps.googleusercontent.com',
+    refreshJobs: 'appdata-summary,drive-changes',
+    drivePush: 'true',
   },
 };
 
@@ -72,7 +74,7 @@ describe('cdk-nag AwsSolutions checks', () => {
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--disconnect',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--risc',
         // The runtime is pinned to the Node.js version the code is tested on.
-        ...['Exchange', 'Connection', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker'].map(
+        ...['Exchange', 'Connection', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker', 'Token'].map(
           (id) => `AwsSolutions-L1 @ ${id}/Resource`,
         ),
       ].sort(),

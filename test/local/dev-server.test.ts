@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 const ROOT = join(__dirname, '..', '..');
 let child: ChildProcess;
@@ -27,7 +28,16 @@ const waitFor = (pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray>
   });
 
 beforeAll(() => {
-  const ports = { PORT: '0', GOOGLE_EMULATOR_PORT: '0', KMS_PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0' };
+  const ports = {
+    PORT: '0',
+    GOOGLE_EMULATOR_PORT: '0',
+    KMS_PORT: '0',
+    SQS_PORT: '0',
+    DYNAMODB_PORT: '0',
+    EVENTBRIDGE_PORT: '0',
+    LAMBDA_PORT: '0',
+    WEB_PORT: '0',
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
   for (const name of [
@@ -52,6 +62,20 @@ afterAll(() => {
   if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+/** `npm run refresh` against the running stack (found through .local/stack-env.json). */
+function runRefresh(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const refresh = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'local/refresh-cycle.ts')],
+      { cwd: ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' }, stdio: 'ignore' },
+    );
+    refresh.once('exit', (status) =>
+      status === 0 ? resolve() : reject(new Error(`npm run refresh exited ${status}`)),
+    );
+  });
+}
+
 describe('npm start', () => {
   it('starts the stack on loopback, serves a sign-in, and stops cleanly on Ctrl-C', async () => {
     await waitFor(/local stack up in \d+ ms/);
@@ -74,6 +98,23 @@ describe('npm start', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ userId: 'dev-1', offlineAccess: true });
+
+    // The token function, through the Lambda Invoke endpoint, with the real Lambda client.
+    const invoke = (await waitFor(/Lambda Invoke\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const lambda = new LambdaClient({
+      endpoint: invoke,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const invoked = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'google-offline-access-token',
+        Payload: new TextEncoder().encode(JSON.stringify({ userId: 'dev-1' })),
+      }),
+    );
+    lambda.destroy();
+    const answer = JSON.parse(new TextDecoder().decode(invoked.Payload)) as Record<string, unknown>;
+    expect(answer).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
 
     // The web app on its own origin, configured for the emulator and this API, which allows it by CORS.
     const web = (await waitFor(/Web app\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
@@ -110,6 +151,17 @@ describe('npm start', () => {
     ).json()) as { idToken: string };
     const connection = await fetch(`${api}/connection`, { headers: { authorization: `Bearer ${idToken.idToken}` } });
     expect(await connection.json()).toMatchObject({ userId: 'dev-1', status: 'active' });
+
+    // Drive push, end to end: a refresh opens the user's watch channel; a file the app then
+    // writes reaches the backend through the emulator's notification and an early run.
+    await runRefresh();
+    await fetch(`${google}/emulator/drive/dev-1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'pushed.json', size: 3 }),
+    });
+    await waitFor(/event {2}Drive Changes on default: \{"userId":"dev-1","changes":\[\{"fileId"/);
+    await waitFor(/early run \(Drive push\): dev-1 refreshed/);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');

@@ -487,6 +487,7 @@ describe('races', () => {
     const { AuthCodeExchange } = await import('../../lib/exchange');
     const { Disconnect } = await import('../../lib/disconnect');
     const { UserRefresher } = await import('../../lib/refresh/user-refresh');
+    const { GrantRefresher } = await import('../../lib/access-tokens');
     const { createRiscReceiver } = await import('../../lib/risc');
     const { tokenHashes } = await import('../../lib/crypto/envelope');
     const { driveClientFactory } = await import('../../lib/jobs/drive');
@@ -562,11 +563,9 @@ describe('races', () => {
               return track(op, () =>
                 new UserRefresher({
                   store: storeFor(op),
-                  cipher,
-                  oauth: google.oauth,
+                  grants: new GrantRefresher({ store: storeFor(op), cipher, oauth: google.oauth }),
                   jobs: [],
                   driveFor: driveClientFactory({ rootUrl: google.endpoints.apiRootUrl }),
-                  beforeGoogleRequest: () => Promise.resolve(),
                   leaseMs: 60_000,
                   retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
                 }).refresh(sub, { cycle: new Date().toISOString(), owner: `race-${runs}` }),

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../lib/errors';
-import { appDataSummaryJob } from '../../lib/jobs/appdata-summary';
+import { appDataSummaryJob, DRIVE_APPDATA_SCOPE } from '../../lib/jobs/appdata-summary';
+import type { OfflineJob } from '../../lib/jobs/types';
 import { selectJobs } from '../../lib/jobs/registry';
 import { workerConfig, dispatchConfig } from '../../lib/refresh/config';
 
@@ -14,6 +15,12 @@ describe('offline job registry', () => {
     expect(() => selectJobs(['appdata-summary', 'appdata-summary'])).toThrow(/REFRESH_JOBS/);
   });
 
+  it('knows drive-changes, which needs its wiring only when it runs', async () => {
+    const [job] = selectJobs(['drive-changes']);
+    expect(job).toMatchObject({ name: 'drive-changes', requiredScopes: [DRIVE_APPDATA_SCOPE] });
+    await expect(job!.run({} as Parameters<OfflineJob['run']>[0])).rejects.toThrow(ConfigError);
+  });
+
   it('defaults to appdata-summary and parses a comma list', () => {
     expect(workerConfig({}).jobNames).toEqual(['appdata-summary']);
     expect(workerConfig({ REFRESH_JOBS: ' appdata-summary , other ' }).jobNames).toEqual(['appdata-summary', 'other']);
@@ -25,8 +32,9 @@ describe('refresh configuration', () => {
     expect(dispatchConfig({ REFRESH_QUEUE_URL: 'http://q' })).toEqual({
       queueUrl: 'http://q',
       scanSegments: 4,
-      usersPerMessage: 10,
+      usersPerMessage: 200,
       scanPageSize: 1000,
+      cycleTimeoutMs: 23 * 3_600_000,
     });
     expect(workerConfig({})).toEqual({
       userConcurrency: 8,
@@ -36,6 +44,8 @@ describe('refresh configuration', () => {
       maxAttempts: 3,
       retryBaseMs: 200,
       metricsNamespace: 'GoogleOfflineAccess',
+      maxReceives: 5,
+      recordIntervalMs: 30 * 86_400_000,
     });
   });
 
