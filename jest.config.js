@@ -1,6 +1,6 @@
 /**
  * Projects: fast unit tests, integration tests against the in-process emulators over HTTP,
- * CDK assertions — all three need nothing but Node.js and the lockfile (`npm test`) — and
+ * CDK assertions, the reliability suite — all need nothing but Node.js and the lockfile (`npm test`) — and
  * `tools`, the tier that needs moto_server and cfn-lint on PATH (`npm run test:tools`, CI).
  */
 const transform = { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
@@ -28,6 +28,8 @@ module.exports = {
       globals: { TEST_BACKENDS: 'emulators' },
     },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    // Fault matrix, load, races, fuzz and secret scan (RELIABILITY_SCALE sizes the load and fuzz runs).
+    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
     {
       ...common,
       displayName: 'tools',

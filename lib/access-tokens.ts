@@ -24,7 +24,7 @@ import { CiphertextError, tokenHashes, type TokenCipher } from './crypto/envelop
 import { InvalidGrantError } from './errors';
 import type { GoogleGateway, GoogleTokens } from './google/gateway';
 import { describeError, logger } from './log';
-import { rememberSecret } from './redact';
+import { rememberIssuedSecret } from './redact';
 import type { UserRecord, UserStore } from './store/users';
 
 /** Runs one step, retrying it as the caller sees fit. */
@@ -137,7 +137,7 @@ export class GrantRefresher {
     retrying: Retrying,
   ): Promise<'stored' | 'replaced' | 'pending'> {
     const { userId } = record;
-    rememberSecret(refreshToken);
+    rememberIssuedSecret(refreshToken);
     try {
       const ciphertext = await retrying(() => this.deps.cipher.encrypt(refreshToken, userId));
       const stored = await retrying(() =>

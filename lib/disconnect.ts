@@ -18,7 +18,7 @@ import type { GoogleGateway } from './google/gateway';
 import { RECENT_SIGN_IN_SECONDS, type IdTokenVerifier } from './google/token-verifier';
 import type { UserJobsCleanup } from './jobs/cleanup';
 import { describeError, logger } from './log';
-import { rememberSecret } from './redact';
+import { rememberIssuedSecret } from './redact';
 import type { RevocationQueue } from './refresh/queue';
 import type { UserStore } from './store/users';
 
@@ -110,7 +110,7 @@ export class Disconnect {
       await this.queue(userId, ciphertext);
       return 'queued';
     }
-    rememberSecret(refreshToken);
+    rememberIssuedSecret(refreshToken);
     // Push channels can only be stopped with the grant alive: before the revoke.
     await this.deps.jobCleanup?.forgetUser(userId, refreshToken);
     try {

@@ -9,14 +9,15 @@ import { toAppError } from './failures';
 import { tokenHashes, type TokenCipher } from './crypto/envelope';
 import type { GoogleGateway, GoogleTokens } from './google/gateway';
 import type { IdTokenVerifier } from './google/token-verifier';
-import { logger } from './log';
-import { rememberSecret } from './redact';
+import { describeError, logger } from './log';
 import type { ExchangeLedger } from './store/exchange-ledger';
 import type { UserRecord, UserStore } from './store/users';
 
 export const MAX_AUTH_CODE_LENGTH = 512;
 /** Client retries of one code within this window replay the first answer. */
 const REPLAY_WINDOW_MS = 10 * 60_000;
+/** Tries at revoking a refresh token that a failed exchange could not store (revoking is idempotent). */
+const REVOKE_ATTEMPTS = 2;
 /** How long a concurrent duplicate waits for the first request's answer. */
 const DUPLICATE_WAIT_MS = 8_000;
 
@@ -39,7 +40,7 @@ export interface ExchangeDependencies {
   users: Pick<UserStore, 'saveSignIn'>;
   exchanges: ExchangeLedger;
   cipher: TokenCipher;
-  oauth: Pick<GoogleGateway, 'redeemCode'>;
+  oauth: Pick<GoogleGateway, 'redeemCode' | 'revoke'>;
   idTokens: IdTokenVerifier;
   requiredScopes: readonly string[];
   /** The deployment's `GOOGLE_REDIRECT_URI`: used when a request names no `redirectUri`. */
@@ -91,7 +92,8 @@ export class AuthCodeExchange {
    * @throws AppError with the contract's codes.
    */
   async exchange(authCode: string, options: { redirectUri?: string } = {}): Promise<ExchangeResponse> {
-    rememberSecret(authCode);
+    // The code is caller input: never remembered for redaction (anyone could post a victim's
+    // user ID as a "code" and blank it out of the logs). Its shape and field name mask it.
     const redirectUri = options.redirectUri ?? this.deps.redirectUri;
     const codeHash = createHash('sha256').update(authCode).digest('base64url');
     const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode, redirectUri));
@@ -146,7 +148,7 @@ export class AuthCodeExchange {
   }
 
   private async redeemAndStore(authCode: string, redirectUri: string): Promise<ExchangeResponse> {
-    const { oauth, idTokens, requiredScopes } = this.deps;
+    const { oauth } = this.deps;
     let tokens: GoogleTokens;
     try {
       tokens = await oauth.redeemCode(authCode, redirectUri);
@@ -154,11 +156,20 @@ export class AuthCodeExchange {
       if (error instanceof UpstreamUnavailableError) throw new CodeNotRedeemed(error);
       throw error;
     }
+    try {
+      return await this.verifyAndStore(tokens);
+    } catch (error) {
+      await this.revokeUnstored(tokens);
+      throw error;
+    }
+  }
+
+  private async verifyAndStore(tokens: GoogleTokens): Promise<ExchangeResponse> {
+    const { idTokens, requiredScopes } = this.deps;
     if (!tokens.idToken) throw new InvalidIdTokenError('Google returned no ID token: request the openid scope');
     // No at_hash check: both tokens came together straight from Google's token endpoint over
     // TLS, where OIDC makes it optional; it guards flows that pass tokens through the browser.
     const claims = await idTokens.verify(tokens.idToken);
-
     const grantedScopes = tokens.scopes;
     const missingScopes = requiredScopes.filter((scope) => !grantedScopes.includes(scope));
     const record = await this.deps.users.saveSignIn({
@@ -191,6 +202,35 @@ export class AuthCodeExchange {
       missingScopes,
     });
     return toResponse(record, missingScopes);
+  }
+
+  /**
+   * Google redeemed the code but we could not keep its refresh token (the ID token failed or
+   * could not be verified, KMS or DynamoDB failed): revoke it, so no live grant is left that
+   * we do not hold, and so the user's next sign-in shows the consent screen and issues a
+   * refresh token again (Google sends one only on consent). We do not instead trust an ID
+   * token unverified when Google's keys cannot be fetched (OIDC Core 3.1.3.7 would allow it
+   * for a token received straight from the token endpoint over TLS): that would only cover
+   * the certs outage, not KMS or DynamoDB, and would add a second, weaker verification path.
+   * Revoking ends the whole grant, an older stored token included; its next refresh then
+   * finds it dead and the app is told to reconnect. Without a refresh token nothing is lost:
+   * the access token is left to expire rather than end a grant we may still hold.
+   */
+  private async revokeUnstored(tokens: GoogleTokens): Promise<void> {
+    if (!tokens.refreshToken) return;
+    for (let attempt = 1; attempt <= REVOKE_ATTEMPTS; attempt++) {
+      try {
+        await this.deps.oauth.revoke(tokens.refreshToken);
+        logger.warn('exchange failed after Google redeemed the code; its refresh token was revoked', { attempt });
+        return;
+      } catch (error) {
+        if (attempt === REVOKE_ATTEMPTS) {
+          logger.error('exchange failed after Google redeemed the code and its refresh token could not be revoked', {
+            error: describeError(error),
+          });
+        }
+      }
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { CiphertextError, type TokenCipher } from './crypto/envelope';
 import { UpstreamUnavailableError } from './errors';
 import type { GoogleGateway } from './google/gateway';
 import { describeError, logger } from './log';
-import { rememberSecret } from './redact';
+import { rememberIssuedSecret } from './redact';
 import type { RevokeTokenMessage } from './refresh/messages';
 import type { RevocationQueue } from './refresh/queue';
 import type { UserStore } from './store/users';
@@ -55,7 +55,7 @@ export async function retryRevocation(message: RevokeTokenMessage, deps: Revocat
   }
   try {
     const refreshToken = await deps.cipher.decrypt(ciphertext, userId);
-    rememberSecret(refreshToken);
+    rememberIssuedSecret(refreshToken);
     await deps.oauth.revoke(refreshToken);
     logger.info('revoke retry: token revoked at Google', { userId, attempt });
   } catch (error) {

@@ -28,7 +28,7 @@ import { toAppError, isTransient } from './failures';
 import { revokedReason, standingOf } from './grant-standing';
 import { describeError, logger } from './log';
 import { sleep as defaultSleep, withRetries, type RetryPolicy } from './refresh/backoff';
-import { rememberSecret } from './redact';
+import { rememberIssuedSecret } from './redact';
 import type { AccessTokenCache, AccessTokenCacheEntry } from './store/access-token-cache';
 import type { UserRecord, UserStore } from './store/users';
 
@@ -293,7 +293,7 @@ export class TokenVault {
       if (error instanceof CiphertextError) return undefined;
       throw error;
     }
-    rememberSecret(accessToken);
+    rememberIssuedSecret(accessToken);
     return { accessToken, expiresAt: new Date(token.expiresAtMs).toISOString(), scopes: token.scopes };
   }
 

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientSecretSource } from '../config';
 import { ConfigError, UpstreamUnavailableError } from '../errors';
-import { rememberSecret } from '../redact';
+import { protectConfiguredSecret } from '../redact';
 
 export interface OAuthClientCredentials {
   clientId: string;
@@ -28,7 +28,7 @@ export function parseClientSecretJson(text: string, origin: string): OAuthClient
   if (typeof clientId !== 'string' || !clientId || typeof clientSecret !== 'string' || !clientSecret) {
     throw new ConfigError(`${origin} must hold web.client_id and web.client_secret`);
   }
-  rememberSecret(clientSecret);
+  protectConfiguredSecret(clientSecret);
   return { clientId, clientSecret };
 }
 

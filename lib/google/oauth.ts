@@ -9,7 +9,7 @@
 // cold start. Same module as the root's export, so the class is the same.
 import { OAuth2Client } from 'google-auth-library/build/src/auth/oauth2client';
 import { AppError, InvalidGrantError, UpstreamError, UpstreamUnavailableError } from '../errors';
-import { rememberSecret } from '../redact';
+import { rememberIssuedSecret } from '../redact';
 import type { OAuthClientCredentials } from './client-secret';
 import type { GoogleEndpoints } from './endpoints';
 import type { GoogleGateway, GoogleTokens } from './gateway';
@@ -48,8 +48,19 @@ export class GoogleOAuth implements GoogleGateway {
     });
     const timeout = options.timeoutMs ?? 10_000;
     this.client.transporter.interceptors.request.add({
+      // gaxios turns `timeout` into an abort signal before request interceptors run, so a
+      // timeout set here alone never fires (a hung Google held a request for undici's 300 s):
+      // the signal is set here too.
       resolved: (config) =>
-        Promise.resolve({ ...config, timeout, retry: false, retryConfig: { retry: 0, noResponseRetries: 0 } }),
+        Promise.resolve({
+          ...config,
+          timeout,
+          signal: config.signal
+            ? AbortSignal.any([config.signal, AbortSignal.timeout(timeout)])
+            : AbortSignal.timeout(timeout),
+          retry: false,
+          retryConfig: { retry: 0, noResponseRetries: 0 },
+        }),
     });
   }
 
@@ -100,7 +111,7 @@ function toGoogleTokens(tokens: {
   expiry_date?: number | null;
 }): GoogleTokens {
   if (!tokens.access_token) throw new UpstreamError('Google returned no access token');
-  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberSecret(secret);
+  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberIssuedSecret(secret);
   return {
     accessToken: tokens.access_token,
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),

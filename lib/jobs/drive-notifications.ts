@@ -14,7 +14,6 @@
  */
 import { InvalidRequestError } from '../errors';
 import { logger } from '../log';
-import { rememberSecret } from '../redact';
 import type { JobStateStore } from '../store/job-state';
 import { channelOfState, DRIVE_CHANGES_JOB } from './drive-changes';
 import { channelTokenMatches, userIdOfChannelToken } from './drive-push';
@@ -68,7 +67,7 @@ export class DriveNotificationReceiver {
     }
     // A channel's first message only confirms it opened (it may even beat our record of it).
     if (resourceState === 'sync') return { status: 'sync' };
-    if (token) rememberSecret(token);
+    // The token is caller input: never remembered for redaction (lib/redact.ts says why).
     const userId = token ? userIdOfChannelToken(token) : undefined;
     if (!token || !userId) return this.ignored('wrong_token', channelId);
     const channel = channelOfState(await this.deps.states.load(userId, DRIVE_CHANGES_JOB));

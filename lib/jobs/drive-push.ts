@@ -11,7 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { drive_v3 } from '@googleapis/drive';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { describeError } from '../log';
-import { rememberSecret } from '../redact';
+import { rememberIssuedSecret } from '../redact';
 
 /** What the job state keeps of a live channel (no secret: its hash). */
 export interface PushChannel {
@@ -66,7 +66,7 @@ export async function openChannel(
   input: { userId: string; pageToken: string; settings: PushSettings; nowMs: number },
 ): Promise<PushChannel> {
   const { token, tokenHash } = newChannelToken(input.userId);
-  rememberSecret(token);
+  rememberIssuedSecret(token);
   const id = randomBytes(16).toString('hex');
   const { data } = await drive.changes.watch({
     pageToken: input.pageToken,

@@ -1,8 +1,10 @@
 /**
- * The RISC receiver: verifies a security event token, acts on it once (deduplicated on
- * `jti` with a conditional write that expires) and acknowledges. Acting means destroying
- * stored refresh tokens Google says are revoked; account events we cannot act on are
- * acknowledged and logged. Neither the SET nor any token identifier is ever logged.
+ * The RISC receiver: verifies a security event token, acts on it once and acknowledges.
+ * The `jti` is claimed (in progress) before acting and marked done only after, so a crash in
+ * between lets Google's redelivery act. Acting means destroying stored refresh tokens Google
+ * says are revoked — for account-wide events only those stored before the event, so a grant
+ * the user gave afterwards survives a late delivery or a replay; account events we cannot act
+ * on are acknowledged and logged. Neither the SET nor any token identifier is ever logged.
  */
 import { GOOGLE_ISSUERS, RISC_ISSUER, optionalEnv } from '../config';
 import { prefixHash } from '../crypto/envelope';
@@ -21,6 +23,13 @@ export const DEFAULT_REPLAY_WINDOW_MS = 7 * 24 * 60 * 60_000;
 export const MAX_SET_BYTES = 16 * 1024;
 /** Re-reads when a racing sign-in changes a record between our read and our write. */
 const MAX_REVOKE_ROUNDS = 3;
+/** How long one delivery may act on an event before a redelivery may take it over (a crash). */
+export const EVENT_LEASE_MS = 60_000;
+/**
+ * A token stored up to this long after the event's `iat` still counts as stored before it:
+ * clocks differ a little, and an exchange writes its token a few seconds after Google issued it.
+ */
+export const EVENT_TIME_SKEW_MS = 60_000;
 
 /** The SET issuer: `RISC_ISSUER`, default `https://accounts.google.com/`. */
 export function riscIssuer(env: Record<string, string | undefined> = process.env): string {
@@ -37,7 +46,7 @@ export function readSecurityEventToken(request: HttpRequest): string {
   }
   const token = request.body.toString('utf8').trim();
   if (!token) throw new InvalidRequestError('Send the security event token as the request body');
-  // Not `rememberSecret`: every SET is a JWT, which lib/redact's pattern already masks, and a
+  // Not remembered for redaction: every SET is a JWT, which lib/redact's pattern already masks, and a
   // warm receiver would otherwise fill the remembered-secret list with one entry per push.
   return token;
 }
@@ -58,6 +67,8 @@ export interface RiscReceipt {
   jti: string;
   /** True when this `jti` was already processed: acknowledged, not acted on again. */
   replay: boolean;
+  /** True when the event is older than the replay window: acknowledged, not acted on. */
+  stale?: boolean;
   outcomes: RiscEventOutcome[];
 }
 
@@ -90,28 +101,45 @@ export class RiscReceiver {
   async receive(token: string): Promise<RiscReceipt> {
     const set = await this.deps.verifier.verify(token);
     const nowMs = this.now();
-    const fresh = await this.deps.securityEvents.record(
-      set.jti,
-      nowMs,
-      this.deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
-    );
-    if (!fresh) {
+    const windowMs = this.deps.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    if (set.iat * 1000 < nowMs - windowMs) {
+      // Older than we remember `jti`s: it may have been acted on already, and acting now could
+      // only hit grants given since. Acknowledged (Google stops redelivering), never acted on.
+      logger.warn('risc: security event older than the replay window acknowledged, not acted on', {
+        jti: set.jti,
+        iat: set.iat,
+        events: eventNames(set),
+      });
+      return { jti: set.jti, replay: false, stale: true, outcomes: [] };
+    }
+    const claim = await this.deps.securityEvents.begin(set.jti, nowMs, EVENT_LEASE_MS, windowMs);
+    if (claim === 'done') {
       logger.info('risc: replayed security event acknowledged', { jti: set.jti, events: eventNames(set) });
       return { jti: set.jti, replay: true, outcomes: [] };
     }
+    if (claim === 'in_progress') {
+      // Not acknowledged: if that delivery dies, this event must come again and be acted on.
+      throw new UpstreamUnavailableError('This security event is being processed; deliver it again later', {
+        retryAfterSeconds: Math.ceil(EVENT_LEASE_MS / 1000),
+      });
+    }
+    let outcomes: RiscEventOutcome[];
     try {
-      const outcomes: RiscEventOutcome[] = [];
+      outcomes = [];
       for (const [type, event] of Object.entries(set.events)) outcomes.push(await this.act(set, type, event));
-      return { jti: set.jti, replay: false, outcomes };
     } catch (error) {
       await this.deps.securityEvents.forget(set.jti).catch((forgetError: unknown) =>
-        logger.error('risc: could not forget a failed event; its redelivery will be ignored', {
+        logger.error('risc: could not forget a failed event; its redelivery waits for the lease to run out', {
           jti: set.jti,
           error: describeError(forgetError),
         }),
       );
       throw error;
     }
+    // Only now is it done. Should this write fail, the claim's lease runs out and the
+    // redelivery acts again, which finds nothing left to destroy.
+    await this.deps.securityEvents.complete(set.jti, this.now(), windowMs);
+    return { jti: set.jti, replay: false, outcomes };
   }
 
   private async act(set: SecurityEventToken, type: string, event: unknown): Promise<RiscEventOutcome> {
@@ -133,7 +161,11 @@ export class RiscReceiver {
       case 'account-disabled': {
         const account = this.accountOf(subject);
         if (!account) return this.ignore(`risc: ${name} without a Google iss-sub subject`, context);
-        const revoked = (await this.revokeAll(account.sub, `risc:${name}${reason ? `:${reason}` : ''}`))
+        const revoked = (await this.revokeStoredBefore(
+          set.iat,
+          account.sub,
+          `risc:${name}${reason ? `:${reason}` : ''}`,
+        ))
           ? [account.sub]
           : [];
         logger.info(`risc: ${name} processed`, { ...context, userId: account.sub, tokenDestroyed: revoked.length > 0 });
@@ -182,8 +214,15 @@ export class RiscReceiver {
     return revoked;
   }
 
-  private revokeAll(userId: string, reason: string): Promise<boolean> {
-    return this.revokeIf(userId, reason, () => true);
+  /**
+   * Destroys the user's stored token if it was stored before the event (`iat`, in seconds,
+   * never later than now, plus the skew). A record without `tokenStoredAt` predates it.
+   */
+  private revokeStoredBefore(iat: number, userId: string, reason: string): Promise<boolean> {
+    const cutoffMs = Math.min(iat * 1000, this.now()) + EVENT_TIME_SKEW_MS;
+    const storedBefore = (record: UserRecord) =>
+      record.tokenStoredAt === undefined || Date.parse(record.tokenStoredAt) <= cutoffMs;
+    return this.revokeIf(userId, reason, storedBefore);
   }
 
   /**

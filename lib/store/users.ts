@@ -128,7 +128,8 @@ export interface UserStore {
   markRevoked(userId: string, reason: string, now: Date, expectedVersion?: number): Promise<boolean>;
 
   /**
-   * The user took access back: ciphertext destroyed, user marked disconnected. Idempotent.
+   * The user took access back: ciphertext destroyed, user marked disconnected, and the
+   * profile, scopes and job results erased (only what status reporting needs is kept). Idempotent.
    * With `expectedVersion`, only if the stored token is still the one the caller revoked.
    */
   markDisconnected(userId: string, now: Date, expectedVersion?: number): Promise<boolean>;

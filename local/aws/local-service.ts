@@ -8,11 +8,17 @@ export interface LocalService {
   close(): Promise<void>;
 }
 
+/**
+ * Connections a local stand-in queues before accepting: room for a thousand clients at once
+ * (Node's default of 511 resets the rest, which no real AWS endpoint or API Gateway does).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Starts `server` on 127.0.0.1 (never another interface); port 0 picks a free one. */
 export async function listenOnLoopback(server: Server, port = 0): Promise<LocalService> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve);
   });
   const address = server.address() as AddressInfo;
   return {

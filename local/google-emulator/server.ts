@@ -2,6 +2,7 @@
  * The HTTP layer: reads each request, routes it, applies injected faults, answers, and
  * records Google-endpoint requests in the log. Loopback only.
  */
+import { LISTEN_BACKLOG } from '../aws/local-service';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EmulatorClock } from './clock';
@@ -38,7 +39,9 @@ export class EmulatorServer {
   listen(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, HOST, () => resolve((this.server.address() as AddressInfo).port));
+      this.server.listen({ port, host: HOST, backlog: LISTEN_BACKLOG }, () =>
+        resolve((this.server.address() as AddressInfo).port),
+      );
     });
   }
 

@@ -12,6 +12,22 @@ import { KmsError } from './errors';
 import type { Input } from './input';
 import type { Operation } from './operations';
 import type { RequestCounts } from './request-counts';
+import type { AwsFaultQueue } from '../aws/fault-queue';
+
+/** Faults the emulator can play, as KMS answers them: throttling, a denied or disabled key, an outage. */
+export const KMS_FAULT_KINDS = [
+  'ThrottlingException',
+  'AccessDeniedException',
+  'DisabledException',
+  'KMSInternalException',
+] as const;
+export type KmsFaultKind = (typeof KMS_FAULT_KINDS)[number];
+const FAULT_MESSAGES: Record<KmsFaultKind, string> = {
+  ThrottlingException: 'Rate exceeded',
+  AccessDeniedException: 'User is not authorized to perform this operation (injected)',
+  DisabledException: 'The key is disabled (injected)',
+  KMSInternalException: 'Internal error (injected)',
+};
 import { parseJsonObject, readLimitedBody } from '../aws/json-protocol';
 
 const TARGET_PREFIX = 'TrentService.';
@@ -19,9 +35,13 @@ const COUNTS_PATH = '/emulator/counts';
 const MAX_BODY_BYTES = 1024 * 1024;
 const JSON_1_1 = 'application/x-amz-json-1.1';
 
-export function kmsRequestHandler(operations: Record<string, Operation>, counts: RequestCounts): RequestListener {
+export function kmsRequestHandler(
+  operations: Record<string, Operation>,
+  counts: RequestCounts,
+  faults?: AwsFaultQueue<KmsFaultKind>,
+): RequestListener {
   return (request, response) => {
-    serve(request, response, operations, counts).catch(() => response.destroy());
+    serve(request, response, operations, counts, faults).catch(() => response.destroy());
   };
 }
 
@@ -30,6 +50,7 @@ async function serve(
   response: ServerResponse,
   operations: Record<string, Operation>,
   counts: RequestCounts,
+  faults: AwsFaultQueue<KmsFaultKind> | undefined,
 ): Promise<void> {
   if (request.url === COUNTS_PATH && request.method === 'GET') return sendJson(response, 200, counts.snapshot());
   if (request.url === COUNTS_PATH && request.method === 'DELETE') {
@@ -40,6 +61,14 @@ async function serve(
   if (request.method !== 'POST') return sendJson(response, 404, { message: 'Not found' });
   const body = await readLimitedBody(request, MAX_BODY_BYTES);
   if (body === undefined) return sendJson(response, 413, { message: 'Request body too large' });
+  const target = request.headers['x-amz-target'];
+  const operation = typeof target === 'string' ? target.slice(TARGET_PREFIX.length) : '';
+  const fault = faults?.take(operation, body.toString('utf8'));
+  if (fault) {
+    counts.increment(operation);
+    const status = fault === 'KMSInternalException' ? 500 : 400;
+    return sendJson(response, status, { __type: fault, message: FAULT_MESSAGES[fault] }, JSON_1_1);
+  }
   try {
     sendJson(response, 200, dispatch(operations, counts, request.headers['x-amz-target'], body), JSON_1_1);
   } catch (error) {

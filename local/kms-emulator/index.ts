@@ -6,7 +6,8 @@
  */
 import { createServer } from 'node:http';
 import { listenOnLoopback, type LocalService } from '../aws/local-service';
-import { kmsRequestHandler } from './http-handler';
+import { AwsFaultQueue, type AwsFaultSpec } from '../aws/fault-queue';
+import { KMS_FAULT_KINDS, kmsRequestHandler, type KmsFaultKind } from './http-handler';
 import { KeyStore } from './keystore';
 import { kmsOperations } from './operations';
 import { RequestCounts } from './request-counts';
@@ -23,12 +24,27 @@ export interface KmsEmulator extends LocalService {
   /** Requests received so far, by operation (`{ GenerateDataKey: 2, Decrypt: 5 }`). */
   requestCounts(): Record<string, number>;
   resetCounts(): void;
+  /** Fault injection: the next matching requests fail as KMS fails them. */
+  injectFault(fault: AwsFaultSpec<KmsFaultKind>): void;
+  clearFaults(): void;
+  /** Faults answered so far, by `operation:kind`. */
+  injectedFaults(): Record<string, number>;
 }
+
+export type { KmsFaultKind };
 
 export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promise<KmsEmulator> {
   const store = new KeyStore(options.region ?? process.env.AWS_REGION ?? 'us-east-1');
   const counts = new RequestCounts();
-  const server = createServer(kmsRequestHandler(kmsOperations(store), counts));
+  const faults = new AwsFaultQueue<KmsFaultKind>(KMS_FAULT_KINDS);
+  const server = createServer(kmsRequestHandler(kmsOperations(store), counts, faults));
   const service = await listenOnLoopback(server, options.port);
-  return { ...service, requestCounts: () => counts.snapshot(), resetCounts: () => counts.reset() };
+  return {
+    ...service,
+    requestCounts: () => counts.snapshot(),
+    resetCounts: () => counts.reset(),
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
+    injectedFaults: () => faults.injectedCounts(),
+  };
 }

@@ -29,6 +29,8 @@ export interface SqsEmulator {
   url: string;
   /** Fault injection: the next `count` SendMessageBatch entries come back in `Failed` as server errors. */
   failNextSendEntries(count: number): void;
+  /** Fault injection: the next `count` SendMessage calls fail with a 500 InternalError (the SDK retries those). */
+  failNextSends(count: number): void;
   clearFaults(): void;
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     registry: new QueueRegistry(() => baseUrl, options.region ?? process.env.AWS_REGION ?? 'us-east-1'),
     closed: false,
     failingSendEntries: 0,
+    failingSends: 0,
   };
   const operations = sqsOperations(state);
   const server = createServer((request, response) => {
@@ -56,8 +59,12 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     failNextSendEntries: (count) => {
       state.failingSendEntries += count;
     },
+    failNextSends: (count) => {
+      state.failingSends += count;
+    },
     clearFaults: () => {
       state.failingSendEntries = 0;
+      state.failingSends = 0;
     },
     close: () => {
       state.closed = true;
@@ -84,6 +91,15 @@ async function serve(
         response,
         500,
         { __type: 'com.amazonaws.sqs#InternalError', message: String(error) },
+        'InternalError;Receiver',
+      );
+    }
+    // A server fault is a 500 whose sender is AWS, as SQS answers its own outages.
+    if (error.type === 'InternalError') {
+      return send(
+        response,
+        500,
+        { __type: 'com.amazonaws.sqs#InternalError', message: error.message },
         'InternalError;Receiver',
       );
     }

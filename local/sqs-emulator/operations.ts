@@ -14,6 +14,8 @@ export interface OperationState {
   closed: boolean;
   /** Injected fault: this many upcoming SendMessageBatch entries fail as a server error. */
   failingSendEntries: number;
+  /** Injected fault: this many upcoming SendMessage calls fail as a server error. */
+  failingSends: number;
 }
 
 export function sqsOperations(state: OperationState): Record<string, Operation> {
@@ -30,10 +32,14 @@ export function sqsOperations(state: OperationState): Record<string, Operation> 
       registry.byUrl(input.QueueUrl).purge();
       return {};
     },
-    SendMessage: (input) =>
-      registry
-        .byUrl(input.QueueUrl)
-        .send(input.MessageBody as string, input.DelaySeconds as number | undefined, Date.now()),
+    SendMessage: (input) => {
+      const queue = registry.byUrl(input.QueueUrl);
+      if (state.failingSends > 0) {
+        state.failingSends -= 1;
+        throw new SqsError('InternalError', 'Internal error (injected).');
+      }
+      return queue.send(input.MessageBody as string, input.DelaySeconds as number | undefined, Date.now());
+    },
     SendMessageBatch: (input) => {
       const queue = registry.byUrl(input.QueueUrl);
       const entries = batchEntries(input.Entries);

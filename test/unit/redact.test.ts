@@ -1,4 +1,4 @@
-import { redactText, redactValue, rememberSecret } from '../../lib/redact';
+import { protectConfiguredSecret, redactText, redactValue, rememberIssuedSecret } from '../../lib/redact';
 
 describe('redaction', () => {
   it('removes JWTs, Google token shapes and form-encoded credentials from text', () => {
@@ -11,9 +11,32 @@ describe('redaction', () => {
     }
   });
 
-  it('removes remembered values whatever their format', () => {
-    rememberSecret('opaque-emulator-token-123');
+  it('removes Google client secrets by their GOCSPX- shape, wherever they appear', () => {
+    const out = redactText('client loaded with 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 from the secret');
+    expect(out).not.toContain('1a2B3c');
+    expect(out).toContain('[redacted-secret]');
+  });
+
+  it('removes values Google issued whatever their format', () => {
+    rememberIssuedSecret('opaque-emulator-token-123');
     expect(redactText('failed for opaque-emulator-token-123!')).toBe('failed for [redacted]!');
+  });
+
+  it('keeps the configured client secret protected however many issued values come after it', () => {
+    protectConfiguredSecret('configured-client-secret-value');
+    // A warm worker's refreshes, or a flood of junk: far more values than the issued list holds.
+    for (let i = 0; i < 5_000; i++) rememberIssuedSecret(`issued-value-${i}-xxxxxxxx`);
+    expect(redactText('secret=configured-client-secret-value;x configured-client-secret-value')).not.toContain(
+      'configured-client-secret-value',
+    );
+    // The oldest issued values made room; the newest are still there.
+    expect(redactText('issued-value-4999-xxxxxxxx')).toBe('[redacted]');
+  });
+
+  it('never remembers values too short to be a credential (they would blank ordinary words)', () => {
+    rememberIssuedSecret('error');
+    protectConfiguredSecret('user');
+    expect(redactText('user error')).toBe('user error');
   });
 
   it('blanks sensitive keys and redacts nested strings', () => {

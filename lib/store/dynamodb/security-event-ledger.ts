@@ -1,7 +1,11 @@
-/** The security-event ledger on DynamoDB: `RISC#<jti>` items that expire through the table's TTL. */
-import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import type { SecurityEventLedger } from '../security-event-ledger';
+/**
+ * The security-event ledger on DynamoDB: `RISC#<jti>` items that expire through the table's
+ * TTL. `status` is `in_progress` (with `leaseExpiresAt`, epoch ms) until the receiver has
+ * acted, then `done`; an item without `status` (written before claims existed) counts as done.
+ */
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SecurityEventClaim, SecurityEventLedger } from '../security-event-ledger';
 import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
@@ -15,7 +19,13 @@ export class DynamoSecurityEventLedger implements SecurityEventLedger {
     private readonly tableName: string,
   ) {}
 
-  async record(jti: string, nowMs: number, ttlMs: number): Promise<boolean> {
+  async begin(jti: string, nowMs: number, leaseMs: number, ttlMs: number): Promise<SecurityEventClaim> {
+    const claim = new Expression();
+    const status = claim.name('status');
+    const lease = claim.name('leaseExpiresAt');
+    claim.where(
+      `attribute_not_exists(${claim.name(PK)}) OR (${status} = ${claim.value('in_progress')} AND ${lease} < ${claim.value(nowMs)})`,
+    );
     try {
       await this.dynamo.send(
         new PutItemCommand({
@@ -23,18 +33,43 @@ export class DynamoSecurityEventLedger implements SecurityEventLedger {
           Item: {
             ...eventKey(jti),
             ...marshall({
+              status: 'in_progress',
               receivedAt: new Date(nowMs).toISOString(),
+              leaseExpiresAt: nowMs + leaseMs,
               [TOKEN_TABLE.timeToLiveAttribute]: epochSeconds(nowMs + ttlMs),
             }),
           },
-          ...new Expression().whereMissing(PK).build(),
+          ...claim.build(),
         }),
       );
-      return true;
+      return 'claimed';
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    // dynalite ignores ReturnValuesOnConditionCheckFailure: read what stopped us.
+    const out = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tableName, Key: eventKey(jti), ConsistentRead: true }),
+    );
+    const existing = out.Item ? (unmarshall(out.Item) as { status?: unknown }) : undefined;
+    // Gone meanwhile (a failed delivery forgot it): the next delivery claims it.
+    if (!existing) return 'in_progress';
+    return existing.status === 'in_progress' ? 'in_progress' : 'done';
+  }
+
+  async complete(jti: string, nowMs: number, ttlMs: number): Promise<void> {
+    await this.dynamo.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...eventKey(jti),
+          ...marshall({
+            status: 'done',
+            doneAt: new Date(nowMs).toISOString(),
+            [TOKEN_TABLE.timeToLiveAttribute]: epochSeconds(nowMs + ttlMs),
+          }),
+        },
+      }),
+    );
   }
 
   async forget(jti: string): Promise<void> {

@@ -32,6 +32,11 @@ const TOKEN_ATTRIBUTES = ['refreshToken', 'tokenHash', 'tokenPrefixHash', 'activ
 const MAX_BATCH_GET_KEYS = 100;
 const MAX_BATCH_GET_ROUNDS = 8;
 const PROFILE_OPTIONAL = ['email', 'name', 'givenName', 'familyName', 'picture', 'locale'] as const;
+/**
+ * What a disconnect erases besides the token: the profile, the scopes of the grant that is
+ * gone and what the jobs found. Left: the user ID, status and times that status reporting needs.
+ */
+const DISCONNECT_ERASES = [...PROFILE_OPTIONAL, 'emailVerified', 'jobs', 'lastRefreshError'];
 
 export class DynamoUserStore implements UserStore {
   constructor(
@@ -158,7 +163,14 @@ export class DynamoUserStore implements UserStore {
   }
 
   markDisconnected(userId: string, now: Date, expectedVersion?: number): Promise<boolean> {
-    return this.endGrant(userId, 'disconnected', now, { disconnectedAt: now.toISOString() }, expectedVersion);
+    return this.endGrant(
+      userId,
+      'disconnected',
+      now,
+      { disconnectedAt: now.toISOString() },
+      expectedVersion,
+      DISCONNECT_ERASES,
+    );
   }
 
   private async endGrant(
@@ -167,12 +179,14 @@ export class DynamoUserStore implements UserStore {
     now: Date,
     extra: Record<string, string>,
     expectedVersion?: number,
+    erase: readonly string[] = [],
   ): Promise<boolean> {
     const update = new Expression()
       .set('status', status)
       .set('updatedAt', now.toISOString())
-      .remove(...TOKEN_ATTRIBUTES)
+      .remove(...TOKEN_ATTRIBUTES, ...erase)
       .whereExists(PK);
+    if (erase.length) update.set('grantedScopes', []);
     for (const [attribute, value] of Object.entries(extra)) update.set(attribute, value);
     if (expectedVersion !== undefined) update.whereEquals('tokenVersion', expectedVersion);
     update.increment('tokenVersion');
