@@ -20,7 +20,8 @@ import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
 import { describeError, logger } from '../log';
 import { redactText } from '../redact';
-import type { JobResult, RefreshOutcome, UserRecord, UserStore } from '../store/users';
+import type { JobResult, RefreshOutcome, Revocation, UserRecord, UserStore } from '../store/users';
+import { classifyGrantFailure, TESTING_MODE_EXPIRY_ADVICE } from '../connection-status';
 import { withRetries, type RetryPolicy } from './backoff';
 import { isTransient } from '../failures';
 
@@ -111,9 +112,10 @@ export class UserRefresher {
       if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
         await this.storeRotatedToken(record, tokens.refreshToken, run);
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, grantReason(error), run);
+      if (error instanceof InvalidGrantError) return this.markRevoked(record, this.grantRevocation(record, error), run);
       // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
-      if (error instanceof CiphertextError) return this.markRevoked(record, 'undecryptable_token', run);
+      if (error instanceof CiphertextError)
+        return this.markRevoked(record, { reason: 'revoked', detail: 'undecryptable_token' }, run);
       await this.recordFailure(lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
@@ -185,11 +187,27 @@ export class UserRefresher {
     return failure ? { results, failure } : { results };
   }
 
-  private async markRevoked(record: UserRecord, reason: string, run: RefreshRun): Promise<UserOutcome> {
+  /** Why Google refused the token: its error codes, and the token's age for Testing mode's 7-day expiry. */
+  private grantRevocation(record: UserRecord, error: InvalidGrantError): Revocation {
+    const storedAt = record.tokenStoredAt ? Date.parse(record.tokenStoredAt) : NaN;
+    const tokenAgeMs = Number.isNaN(storedAt) ? undefined : this.now() - storedAt;
+    const reason = classifyGrantFailure(error, tokenAgeMs);
+    if (reason === 'testing_mode_expiry') {
+      logger.warn(TESTING_MODE_EXPIRY_ADVICE, {
+        userId: record.userId,
+        reason,
+        tokenAgeHours: Math.round((tokenAgeMs ?? 0) / 3_600_000),
+      });
+    }
+    return { reason, detail: grantReason(error) };
+  }
+
+  private async markRevoked(record: UserRecord, revocation: Revocation, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
+    const reason = revocation.reason;
     try {
       const marked = await this.retrying(run, () =>
-        this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion),
+        this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion),
       );
       if (!marked) {
         logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
@@ -198,7 +216,7 @@ export class UserRefresher {
     } catch (markError) {
       return failed(userId, markError, 'marking the user revoked');
     }
-    logger.info('user marked revoked', { userId, reason });
+    logger.info('user marked revoked', { userId, reason, detail: revocation.detail });
     return { status: 'revoked' };
   }
 
@@ -236,8 +254,10 @@ export class UserRefresher {
   }
 }
 
-const grantReason = (error: InvalidGrantError): string =>
-  error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
+const grantReason = (error: InvalidGrantError): string => {
+  const code = error.googleErrorSubtype ? `${error.googleError}/${error.googleErrorSubtype}` : error.googleError;
+  return error.reason ? `${code}: ${error.reason}` : String(code);
+};
 
 function refreshedSince(record: UserRecord, cycle: string): boolean {
   return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);

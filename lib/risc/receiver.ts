@@ -10,7 +10,7 @@ import { InvalidRequestError, PayloadTooLargeError, UpstreamUnavailableError } f
 import type { HttpRequest, HttpResult } from '../http';
 import { describeError, logger } from '../log';
 import type { SecurityEventLedger } from '../store/security-event-ledger';
-import type { UserRecord, UserStore } from '../store/users';
+import type { Revocation, UserRecord, UserStore } from '../store/users';
 import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
 import type { SecurityEventToken, SecurityEventTokenVerifier } from './verifier';
 
@@ -122,7 +122,10 @@ export class RiscReceiver {
       case 'token-revoked': {
         if (subject?.kind !== 'token')
           return this.ignore('risc: token-revoked without an oauth_token subject', context);
-        const revoked = await this.revokeToken(subject, `risc:token-revoked${reason ? `:${reason}` : ''}`);
+        const revoked = await this.revokeToken(subject, {
+          reason: 'revoked',
+          detail: `risc:token-revoked${reason ? `:${reason}` : ''}`,
+        });
         logger.info('risc: token-revoked processed', { ...context, alg: subject.alg, revokedUsers: revoked });
         return done(revoked);
       }
@@ -130,9 +133,11 @@ export class RiscReceiver {
       case 'account-disabled': {
         const account = this.accountOf(subject);
         if (!account) return this.ignore(`risc: ${name} without a Google iss-sub subject`, context);
-        const revoked = (await this.revokeAll(account.sub, `risc:${name}${reason ? `:${reason}` : ''}`))
-          ? [account.sub]
-          : [];
+        const revocation: Revocation = {
+          reason: name === 'account-disabled' ? 'account_disabled' : 'revoked',
+          detail: `risc:${name}${reason ? `:${reason}` : ''}`,
+        };
+        const revoked = (await this.revokeAll(account.sub, revocation)) ? [account.sub] : [];
         logger.info(`risc: ${name} processed`, { ...context, userId: account.sub, tokenDestroyed: revoked.length > 0 });
         return done(revoked);
       }
@@ -167,7 +172,7 @@ export class RiscReceiver {
   }
 
   /** Destroys exactly the stored token(s) that the prefix or hash identifies. */
-  private async revokeToken(subject: TokenSubject, reason: string): Promise<string[]> {
+  private async revokeToken(subject: TokenSubject, revocation: Revocation): Promise<string[]> {
     const byPrefix = subject.alg === 'prefix';
     const hash = byPrefix ? prefixHash(subject.value.slice(0, 16)) : normalizeBase64(subject.value);
     const userIds = byPrefix
@@ -175,23 +180,27 @@ export class RiscReceiver {
       : await this.deps.store.findUsersByTokenHash(hash);
     const matches = (record: UserRecord) => (byPrefix ? record.tokenPrefixHash : record.tokenHash) === hash;
     const revoked: string[] = [];
-    for (const userId of userIds) if (await this.revokeIf(userId, reason, matches)) revoked.push(userId);
+    for (const userId of userIds) if (await this.revokeIf(userId, revocation, matches)) revoked.push(userId);
     return revoked;
   }
 
-  private revokeAll(userId: string, reason: string): Promise<boolean> {
-    return this.revokeIf(userId, reason, () => true);
+  private revokeAll(userId: string, revocation: Revocation): Promise<boolean> {
+    return this.revokeIf(userId, revocation, () => true);
   }
 
   /**
    * Destroys the user's stored token if it still `matches`, guarded by the token version so
    * that a sign-in landing meanwhile is re-checked rather than destroyed blindly.
    */
-  private async revokeIf(userId: string, reason: string, matches: (record: UserRecord) => boolean): Promise<boolean> {
+  private async revokeIf(
+    userId: string,
+    revocation: Revocation,
+    matches: (record: UserRecord) => boolean,
+  ): Promise<boolean> {
     for (let round = 1; round <= MAX_REVOKE_ROUNDS; round++) {
       const record = await this.deps.store.getUser(userId);
       if (!record?.refreshToken || !matches(record)) return false;
-      if (await this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion)) return true;
+      if (await this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion)) return true;
     }
     throw new UpstreamUnavailableError('The account kept changing while a security event was processed');
   }
