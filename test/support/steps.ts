@@ -61,6 +61,29 @@ export async function storedRefreshToken(stack: TestStack, store: UserStore, sub
   return cipherOf(stack).decrypt(record.refreshToken, sub);
 }
 
+/** A published `Connection Status Changed` event's Detail. */
+export interface ConnectionEventDetail {
+  eventId: string;
+  userId: string;
+  status: string;
+  previousStatus: string;
+  reason?: string;
+  at: string;
+}
+
+/**
+ * The `Connection Status Changed` events published for `userId` so far, in order, once the
+ * table's stream has been consumed up to now (so every write made before is accounted for).
+ */
+export async function connectionEventsOf(stack: TestStack, userId: string): Promise<ConnectionEventDetail[]> {
+  await stack.connectionEvents.drain();
+  return stack.eventBridge
+    .events('Connection Status Changed')
+    .filter((event) => event.source === 'google-offline-access')
+    .map((event) => event.detail as ConnectionEventDetail)
+    .filter((detail) => detail.userId === userId);
+}
+
 /** Every user the dispatcher would enqueue (the active-users index, one segment). */
 export async function activeUserIds(store: Pick<UserStore, 'scanActiveUsers'>): Promise<string[]> {
   const ids: string[] = [];
