@@ -1,14 +1,18 @@
 /**
  * `npm start`: the whole product on this machine, offline. Starts (or reuses, when the
- * environment already points at them) DynamoDB, the KMS and SQS emulators and the Google
- * emulator; provisions the table and key; mounts every Lambda handler behind the local HTTP
- * API on 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
+ * environment already points at them) DynamoDB, the KMS and SQS emulators, the EventBridge
+ * stand-in and the Google emulator; puts the change feed (the table's stream) in front of
+ * DynamoDB and runs the connection-events handler on it, printing each event it publishes;
+ * provisions the table and key; mounts every Lambda handler behind the local HTTP API on
+ * 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startChangeFeed } from './aws/change-feed';
 import { startDynamoDb } from './aws/dynamodb';
+import { startEventBridgeEmulator, type EventBridgeEmulator } from './eventbridge-emulator';
 import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
@@ -61,6 +65,19 @@ async function main(): Promise<void> {
   await useOrStart('AWS_ENDPOINT_URL_DYNAMODB', 'DynamoDB', () => startDynamoDb({ port: port('DYNAMODB_PORT', 4567) }));
   await useOrStart('AWS_ENDPOINT_URL_KMS', 'KMS', () => startKmsEmulator({ port: port('KMS_PORT', 4599) }));
   await useOrStart('AWS_ENDPOINT_URL_SQS', 'SQS', () => startSqsEmulator({ port: port('SQS_PORT', 9324) }));
+  let eventBridge: EventBridgeEmulator | undefined;
+  await useOrStart('AWS_ENDPOINT_URL_EVENTBRIDGE', 'EventBridge', async () => {
+    eventBridge = await startEventBridgeEmulator({ port: port('EVENTBRIDGE_PORT', 4010) });
+    return eventBridge;
+  });
+  // The table's stream: every process of this stack writes through the feed (see stack-env).
+  const feed = await startChangeFeed({
+    upstream: env.AWS_ENDPOINT_URL_DYNAMODB!,
+    port: port('DYNAMODB_STREAM_PROXY_PORT', 4568),
+  });
+  closers.push(() => feed.close());
+  env.AWS_ENDPOINT_URL_DYNAMODB = feed.url;
+  lines.push(`Change feed      ${feed.url} (the table's stream; AWS_ENDPOINT_URL_DYNAMODB for this stack)`);
 
   let googleUrl: string | undefined;
   if (env.GOOGLE_EMULATOR_HOST) {
@@ -102,6 +119,22 @@ async function main(): Promise<void> {
     const entry = join(ROOT, 'functions', folder, 'index.ts');
     if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
   }
+  // As Lambda's event source mapping does in AWS: the real handler on the table's stream.
+  const { handler: publishConnectionEvents } = (await import(
+    join(ROOT, 'functions', 'connection-events', 'index.ts')
+  )) as { handler: Parameters<ReturnType<typeof feed.enableStream>['attach']>[0] };
+  const consumer = feed.enableStream(env.TABLE_NAME).attach(publishConnectionEvents, {
+    onFailure: (records) => console.error(`connection events: ${records.length} change(s) sent to the on-failure list`),
+  });
+  closers.push(() => consumer.stop());
+  eventBridge?.onEvent((event) => {
+    const detail = event.detail as { userId?: string; previousStatus?: string; status?: string; reason?: string };
+    console.log(
+      `event  ${event.detailType}  user ${String(detail.userId)}: ${String(detail.previousStatus)} → ${String(detail.status)}` +
+        (detail.reason ? ` (${detail.reason})` : ''),
+    );
+  });
+
   const api = await startHttpApi(routes, { port: port('PORT', 3000) });
   closers.push(() => api.close());
   env.LOCAL_API_URL = api.url;

@@ -27,7 +27,15 @@ const waitFor = (pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray>
   });
 
 beforeAll(() => {
-  const ports = { PORT: '0', GOOGLE_EMULATOR_PORT: '0', KMS_PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0' };
+  const ports = {
+    PORT: '0',
+    GOOGLE_EMULATOR_PORT: '0',
+    KMS_PORT: '0',
+    SQS_PORT: '0',
+    DYNAMODB_PORT: '0',
+    EVENTBRIDGE_PORT: '0',
+    DYNAMODB_STREAM_PROXY_PORT: '0',
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
   for (const name of [
@@ -36,6 +44,7 @@ beforeAll(() => {
     'REFRESH_QUEUE_URL',
     'GOOGLE_CLIENT_SECRET_FILE',
     'GOOGLE_EMULATOR_HOST',
+    'AWS_ENDPOINT_URL_EVENTBRIDGE',
   ]) {
     delete env[name];
   }
@@ -74,6 +83,8 @@ describe('npm start', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ userId: 'dev-1', offlineAccess: true });
+    // The table's stream reached the connection-events handler, which published the change.
+    await waitFor(/event {2}Connection Status Changed {2}user dev-1: not_connected → active/);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');
