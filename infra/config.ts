@@ -30,6 +30,7 @@ export const CONTEXT_DEFAULTS = {
   corsOrigins: '',
   metricsNamespace: 'GoogleOfflineAccess',
   revokedUsersAlarmThreshold: 100,
+  eventBusName: '',
 } as const satisfies Record<string, string | number>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
@@ -71,6 +72,8 @@ export interface InfraConfig {
   readonly metricsNamespace: string;
   /** `RevokedUsers` per hour above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
+  /** EventBridge bus (name) for connection events; absent: the account's default bus. */
+  readonly eventBusName?: string;
 }
 
 export class InfraConfigError extends Error {
@@ -91,6 +94,7 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const NAMESPACE = /^[\w./#:-]{1,255}$/;
 const JOB_NAME = /^[a-z][a-z0-9-]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EVENT_BUS_NAME = /^[\w.-]{1,256}$/;
 const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
 
 /**
@@ -167,6 +171,10 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
       'a CloudWatch namespace not starting with AWS/',
     ),
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+    ...optional(
+      'eventBusName',
+      reader.optionalString('eventBusName', (v) => EVENT_BUS_NAME.test(v), 'an EventBridge bus name'),
+    ),
   };
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');

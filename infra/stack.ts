@@ -3,6 +3,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import type { InfraConfig } from './config';
+import { ConnectionEvents } from './constructs/connection-events';
 import { Observability } from './constructs/observability';
 import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
@@ -35,6 +36,7 @@ export class GoogleOfflineAccessStack extends Stack {
   readonly api: PublicApi;
   readonly pipeline: RefreshPipeline;
   readonly observability: Observability;
+  readonly connectionEvents?: ConnectionEvents;
   readonly functions: Partial<Record<FunctionName, ServiceFunction>> = {};
 
   constructor(scope: Construct, id: string, props: GoogleOfflineAccessStackProps) {
@@ -98,6 +100,7 @@ export class GoogleOfflineAccessStack extends Stack {
       DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
+    const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
@@ -217,6 +220,18 @@ export class GoogleOfflineAccessStack extends Stack {
       ...(exchange ? { exchangeRouteKey: 'POST /authcode' } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
+
+    // Its own construct, beside (not inside) Observability: it reuses only the alarm topic.
+    if (connectionEvents) {
+      this.connectionEvents = new ConnectionEvents(this, 'ConnectionEventsStream', {
+        table,
+        publisher: connectionEvents.function,
+        ...(config.eventBusName ? { eventBusName: config.eventBusName } : {}),
+        metricsNamespace: config.metricsNamespace,
+        serviceName: SERVICE_NAME,
+        alarmTopic: this.observability.topic,
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
