@@ -46,7 +46,7 @@ describe('the synthesized template', () => {
     type Resource = { Type: string; Properties: { Code: { S3Key: string } } };
     const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, Resource> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       // The staged asset folder is named after the hash that is also the S3 key.
       const asset = path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
