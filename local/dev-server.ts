@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startChangeFeed } from './aws/change-feed';
+import { startChangeFeed, userRecordsOnly } from './aws/change-feed';
 import { startDynamoDb } from './aws/dynamodb';
 import { startEventBridgeEmulator, type EventBridgeEmulator } from './eventbridge-emulator';
 import { localAwsDefaults } from './aws/local-env';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   const { handler: publishConnectionEvents } = (await import(
     join(ROOT, 'functions', 'connection-events', 'index.ts')
   )) as { handler: Parameters<ReturnType<typeof feed.enableStream>['attach']>[0] };
-  const consumer = feed.enableStream(env.TABLE_NAME).attach(publishConnectionEvents, {
+  const consumer = feed.enableStream(env.TABLE_NAME, userRecordsOnly).attach(publishConnectionEvents, {
     onFailure: (records) => console.error(`connection events: ${records.length} change(s) sent to the on-failure list`),
   });
   closers.push(() => consumer.stop());

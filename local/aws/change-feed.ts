@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { TOKEN_TABLE } from '../../lib/store/table-definition';
 import { readLimitedBody } from './json-protocol';
 import { listenOnLoopback } from './local-service';
 
@@ -59,8 +60,11 @@ export interface LocalStream {
 export interface ChangeFeed {
   /** The value for `AWS_ENDPOINT_URL_DYNAMODB`. */
   url: string;
-  /** Turns on the stream of a table (idempotent). */
-  enableStream(tableName: string): LocalStream;
+  /**
+   * Turns on the stream of a table (idempotent). `keyFilter` keeps only the items whose key
+   * matches (as a Lambda event filter on `dynamodb.Keys` would); other writes pass straight through.
+   */
+  enableStream(tableName: string, keyFilter?: (keys: Record<string, unknown>) => boolean): LocalStream;
   close(): Promise<void>;
 }
 
@@ -91,10 +95,11 @@ export async function startChangeFeed(options: {
     const headers = forwardedHeaders(request);
     const target = headers['x-amz-target']?.slice(TARGET_PREFIX.length) ?? '';
     let writes: ItemRef[] = [];
+    let input: Item = {};
     if (WRITE_OPERATIONS.has(target) && streams.size) {
-      const input = JSON.parse(body.toString('utf8') || '{}') as Item;
-      writes = (await writtenItems(target, input, (table) => keyNames(table, headers))).filter((ref) =>
-        streams.has(ref.table),
+      input = JSON.parse(body.toString('utf8') || '{}') as Item;
+      writes = (await writtenItems(target, input, (table) => keyNames(table, headers))).filter(
+        (ref) => streams.get(ref.table)?.wants(ref.key) === true,
       );
     }
     if (!writes.length) return reply(response, await forward(options.upstream, headers, body));
@@ -102,6 +107,24 @@ export async function startChangeFeed(options: {
     const release = await locks.acquire(writes.map((ref) => ref.id));
     try {
       const read = (ref: ItemRef) => readItem(upstream, headers, ref);
+      const single = writes.length === 1 ? singleItemWrite(target, input) : undefined;
+      if (single) {
+        // One item: ask the write itself for an image, so at most one extra read is needed.
+        const [ref] = writes as [ItemRef];
+        const before = single.readBefore ? await read(ref) : undefined;
+        const result = await forward(options.upstream, headers, JSON.stringify(single.request));
+        if (result.status === 200) {
+          const answer = JSON.parse(result.body) as { Attributes?: Item };
+          const images = single.images(answer.Attributes, before);
+          streams.get(ref.table)?.append(ref.key, images.before, images.after);
+          if (!single.keepAttributes) {
+            delete answer.Attributes;
+            result.body = JSON.stringify(answer);
+          }
+          delete result.headers['x-amz-crc32'];
+        }
+        return reply(response, result);
+      }
       const before = await Promise.all(writes.map(read));
       const result = await forward(options.upstream, headers, body);
       if (result.status === 200) {
@@ -126,10 +149,10 @@ export async function startChangeFeed(options: {
   const service = await listenOnLoopback(server, options.port);
   return {
     url: service.url,
-    enableStream(tableName) {
+    enableStream(tableName, keyFilter) {
       let stream = streams.get(tableName);
       if (!stream) {
-        stream = new StreamLog(tableName, region);
+        stream = new StreamLog(tableName, region, keyFilter);
         streams.set(tableName, stream);
       }
       return stream;
@@ -138,6 +161,12 @@ export async function startChangeFeed(options: {
   };
 }
 
+/** The CDK stack's event filter (`USER#` keys) as a key filter: the ledgers' items never reach the consumer. */
+export const userRecordsOnly = (keys: Record<string, unknown>): boolean => {
+  const pk = keys[TOKEN_TABLE.partitionKey] as { S?: string } | undefined;
+  return pk?.S?.startsWith('USER#') === true;
+};
+
 const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 interface ItemRef {
@@ -145,6 +174,50 @@ interface ItemRef {
   key: Item;
   /** `table` + canonical key: the lock and identity of the item. */
   id: string;
+}
+
+interface SingleItemWrite {
+  /** The request forwarded instead: it asks DynamoDB for the image it can return. */
+  request: Item;
+  /** Whether the item must be read before the write (UpdateItem: DynamoDB returns only one image). */
+  readBefore: boolean;
+  /** Whether the caller asked for the `Attributes` we asked for. */
+  keepAttributes: boolean;
+  images(attributes: Item | undefined, before: Item | undefined): { before?: Item; after?: Item };
+}
+
+/**
+ * PutItem and DeleteItem return the old item (`ALL_OLD`) and the new one is known; UpdateItem
+ * returns the new item (`ALL_NEW`) and the old one is read first. Undefined for a form this
+ * does not cover (another ReturnValues): the generic read-before-and-after path serves it.
+ */
+function singleItemWrite(target: string, input: Item): SingleItemWrite | undefined {
+  const asked = (input.ReturnValues as string | undefined) ?? 'NONE';
+  if (target === 'PutItem' && (asked === 'NONE' || asked === 'ALL_OLD')) {
+    return {
+      request: { ...input, ReturnValues: 'ALL_OLD' },
+      readBefore: false,
+      keepAttributes: asked === 'ALL_OLD',
+      images: (attributes) => ({ before: attributes, after: input.Item as Item }),
+    };
+  }
+  if (target === 'DeleteItem' && (asked === 'NONE' || asked === 'ALL_OLD')) {
+    return {
+      request: { ...input, ReturnValues: 'ALL_OLD' },
+      readBefore: false,
+      keepAttributes: asked === 'ALL_OLD',
+      images: (attributes) => ({ before: attributes }),
+    };
+  }
+  if (target === 'UpdateItem' && (asked === 'NONE' || asked === 'ALL_NEW')) {
+    return {
+      request: { ...input, ReturnValues: 'ALL_NEW' },
+      readBefore: true,
+      keepAttributes: asked === 'ALL_NEW',
+      images: (attributes, before) => ({ before, after: attributes }),
+    };
+  }
+  return undefined;
 }
 
 /** The items a write request touches. */
@@ -254,11 +327,19 @@ class StreamLog implements LocalStream {
   constructor(
     private readonly table: string,
     private readonly region: string,
+    private readonly keyFilter?: (keys: Record<string, unknown>) => boolean,
   ) {
     this.arn = `arn:aws:dynamodb:${region}:000000000000:table/${table}/stream/${new Date().toISOString()}`;
   }
 
+  wants(keys: Item): boolean {
+    return this.keyFilter ? this.keyFilter(keys) : true;
+  }
+
   append(keys: Item, before: Item | undefined, after: Item | undefined): void {
+    // An empty or absent Attributes map (a PutItem on a new key) means no item.
+    if (before && !Object.keys(before).length) before = undefined;
+    if (after && !Object.keys(after).length) after = undefined;
     if (canonicalJson(before) === canonicalJson(after)) return;
     this.sequence += 1n;
     const image = (item: Item | undefined) => item as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'];

@@ -18,7 +18,7 @@ import {
 } from '../../local/google-emulator';
 import { startHttpApi, type HttpApi, type Routes } from '../../local/http-api';
 import { startSqsEmulator } from '../../local/sqs-emulator';
-import { startChangeFeed, type StreamConsumer } from '../../local/aws/change-feed';
+import { startChangeFeed, userRecordsOnly, type StreamConsumer } from '../../local/aws/change-feed';
 import { startEventBridgeEmulator, type EventBridgeEmulator } from '../../local/eventbridge-emulator';
 import { startAwsStack, type AwsStack } from './aws-stack';
 
@@ -97,7 +97,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   // As Lambda's event source mapping would: the stream, in order, with retries.
   const { handler: connectionEventsHandler } = await import('../../functions/connection-events');
-  const connectionEvents = feed.enableStream(aws.tableName).attach(connectionEventsHandler, { retryDelayMs: 5 });
+  const connectionEvents = feed
+    .enableStream(aws.tableName, userRecordsOnly)
+    .attach(connectionEventsHandler, { retryDelayMs: 5 });
   closers.push(() => connectionEvents.stop());
 
   return {
