@@ -13,7 +13,11 @@ import { GoogleOfflineAccessStack } from './stack';
 /** The validated parameters, or a list of what is wrong (without a stack trace) and exit 1. */
 function loadConfig(app: App): InfraConfig {
   try {
-    return readInfraConfig((key) => app.node.tryGetContext(key));
+    return readInfraConfig(
+      (key) => app.node.tryGetContext(key),
+      // Every key given, so that a typo (`alarmEmial`) fails here instead of being ignored.
+      Object.keys(app.node.getAllContext() as Record<string, unknown>),
+    );
   } catch (error) {
     if (!(error instanceof InfraConfigError)) throw error;
     console.error(error.message);

@@ -6,6 +6,8 @@
  * Values arrive as JSON from `cdk.json` and as strings from `-c`, so every reader accepts both.
  */
 
+import { JOB_NAMES, type JobName } from '../lib/jobs/names';
+
 /**
  * The default of every context key. `cdk.json` carries the same values (a test keeps the
  * two equal) so that the platform team sees every knob in one file.
@@ -14,6 +16,8 @@
 export const CONTEXT_DEFAULTS = {
   stackName: 'GoogleOfflineAccess',
   clientSecretArn: '',
+  clientSecretKmsKeyArn: '',
+  googleClientId: '',
   allowedAzp: '',
   requiredScopes: 'https://www.googleapis.com/auth/drive.appdata',
   redirectUri: '',
@@ -24,22 +28,70 @@ export const CONTEXT_DEFAULTS = {
   googleQps: 10,
   scanSegments: 4,
   usersPerMessage: 10,
-  apiRateLimit: 50,
-  apiBurstLimit: 100,
+  exchangeRateLimit: 20,
+  exchangeBurstLimit: 40,
+  exchangeConcurrency: 20,
+  disconnectRateLimit: 5,
+  disconnectBurstLimit: 10,
+  disconnectConcurrency: 5,
+  riscRateLimit: 10,
+  riscBurstLimit: 20,
+  riscConcurrency: 5,
   alarmEmail: '',
   corsOrigins: '',
-  metricsNamespace: 'GoogleOfflineAccess',
+  metricsNamespace: '',
   revokedUsersAlarmThreshold: 100,
   eventBusName: '',
 } as const satisfies Record<string, string | number>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
+/** Keys this app once read: naming one fails synth with what replaced it, not just "unknown". */
+const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  apiRateLimit: 'per-route limits replaced it: exchangeRateLimit, disconnectRateLimit, riscRateLimit',
+  apiBurstLimit: 'per-route limits replaced it: exchangeBurstLimit, disconnectBurstLimit, riscBurstLimit',
+};
+
+/**
+ * What a context key of ours looks like. CDK's own keys (`@aws-cdk/...` feature flags,
+ * `aws:cdk:...`, cached lookups such as `availability-zones:account=...`,
+ * `acknowledged-issue-numbers`) never do, so they pass untouched.
+ */
+const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * The functions API Gateway invokes for anyone on the internet, each bounded by its own
+ * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
+ * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
+ */
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'risc'] as const;
+
+export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
+
+/** Reserved concurrency is taken from the account's pool: the bound keeps a typo from reserving all of it. */
+const MAX_RESERVED_CONCURRENCY = 500;
+
+export interface PublicFunctionLimits {
+  /** Steady-state requests per second of its route (API Gateway route throttling). */
+  readonly rateLimit: number;
+  /** Burst capacity of its route (requests). */
+  readonly burstLimit: number;
+  /** Reserved concurrency of the function; `undefined` (context value 0): none reserved. */
+  readonly reservedConcurrency?: number;
+}
+
 export interface InfraConfig {
   /** CloudFormation stack name; one per environment (`-c stackName=GoogleOfflineAccess-dev`). */
   readonly stackName: string;
   /** An existing `client_secret_*.json` secret (complete ARN); absent: the stack creates an empty one. */
   readonly clientSecretArn?: string;
+  /** The customer-managed KMS key encrypting the imported secret; absent: the AWS-managed `aws/secretsmanager`. */
+  readonly clientSecretKmsKeyArn?: string;
+  /**
+   * The server (web) OAuth client ID. When set, `risc` gets it as `GOOGLE_CLIENT_ID` and no
+   * access to the client secret; absent, `risc` reads it from the secret (synth warns).
+   */
+  readonly googleClientId?: string;
   /** Android/iOS client IDs accepted as the ID token's `azp`. */
   readonly allowedAzp: readonly string[];
   /** Scopes a user must grant for offline access to count. */
@@ -48,8 +100,8 @@ export interface InfraConfig {
   readonly redirectUri: string;
   /** EventBridge schedule expression of the refresh cycle. */
   readonly refreshSchedule: string;
-  /** Offline jobs the worker runs for each user, by name. */
-  readonly refreshJobs: readonly string[];
+  /** Offline jobs the worker runs for each user, by name (each one the worker knows). */
+  readonly refreshJobs: readonly JobName[];
   /** Upper bound of concurrent worker invocations (SQS event source `maxConcurrency`). */
   readonly workerMaxConcurrency: number;
   /** Users one worker invocation processes at the same time. */
@@ -60,17 +112,15 @@ export interface InfraConfig {
   readonly scanSegments: number;
   /** Users per SQS message the dispatcher sends. */
   readonly usersPerMessage: number;
-  /** API stage steady-state requests per second. */
-  readonly apiRateLimit: number;
-  /** API stage burst capacity (requests). */
-  readonly apiBurstLimit: number;
+  /** Route throttle and reserved concurrency of each public function. */
+  readonly publicFunctions: Readonly<Record<PublicFunctionName, PublicFunctionLimits>>;
   /** E-mail subscribed to the alarm topic, if any. */
   readonly alarmEmail?: string;
   /** Browser origins allowed by CORS; empty: CORS off (native apps need none). */
   readonly corsOrigins: readonly string[];
-  /** CloudWatch namespace of the Powertools metrics. */
+  /** CloudWatch namespace of the Powertools metrics and the API's metric filters; default: the stack name. */
   readonly metricsNamespace: string;
-  /** `RevokedUsers` per hour above which the surge alarm fires. */
+  /** Users losing their grant per hour (refresh `invalid_grant` plus RISC revocations) above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
   /** EventBridge bus (name) for connection events; absent: the account's default bus. */
   readonly eventBusName?: string;
@@ -87,12 +137,12 @@ export class InfraConfigError extends Error {
 export type ContextSource = (key: string) => unknown;
 
 const GOOGLE_CLIENT_ID = /^[\w-]+\.apps\.googleusercontent\.com$/;
+const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\(\S+( \S+){5}\)$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const NAMESPACE = /^[\w./#:-]{1,255}$/;
-const JOB_NAME = /^[a-z][a-z0-9-]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EVENT_BUS_NAME = /^[\w.-]{1,256}$/;
 const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
@@ -101,15 +151,48 @@ const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
  * Reads and validates every deployment parameter.
  * @throws InfraConfigError listing each bad value by its context key.
  */
-export function readInfraConfig(context: ContextSource): InfraConfig {
-  const problems: string[] = [];
+export function readInfraConfig(context: ContextSource, presentKeys: readonly string[] = []): InfraConfig {
+  const problems: string[] = [...unknownKeyProblems(presentKeys)];
   const reader = new ContextReader(context, problems);
+  const limits = (name: PublicFunctionName): PublicFunctionLimits => {
+    const reservedConcurrency = reader.integer(`${name}Concurrency`, 0, MAX_RESERVED_CONCURRENCY);
+    return {
+      rateLimit: reader.number(`${name}RateLimit`, 1, 10_000),
+      burstLimit: reader.integer(`${name}BurstLimit`, 1, 5_000),
+      ...(reservedConcurrency > 0 ? { reservedConcurrency } : {}),
+    };
+  };
+
+  const stackName = reader.string(
+    'stackName',
+    (v) => STACK_NAME.test(v),
+    'a CloudFormation stack name (letters, digits, -)',
+  );
+  // Per stack unless set: two environments in one account must not share metrics and alarms.
+  const metricsNamespace =
+    reader.optionalString(
+      'metricsNamespace',
+      (v) => NAMESPACE.test(v) && !v.startsWith('AWS/'),
+      'a CloudWatch namespace not starting with AWS/ (leave it empty for the stack name)',
+    ) ?? stackName;
 
   const config: InfraConfig = {
-    stackName: reader.string(
-      'stackName',
-      (v) => STACK_NAME.test(v),
-      'a CloudFormation stack name (letters, digits, -)',
+    stackName,
+    ...optional(
+      'clientSecretKmsKeyArn',
+      reader.optionalString(
+        'clientSecretKmsKeyArn',
+        (v) => KMS_KEY_ARN.test(v),
+        'the ARN of the KMS key (arn:aws:kms:<region>:<account>:key/<id>) encrypting clientSecretArn',
+      ),
+    ),
+    ...optional(
+      'googleClientId',
+      reader.optionalString(
+        'googleClientId',
+        (v) => GOOGLE_CLIENT_ID.test(v),
+        'the web OAuth client ID, ending in .apps.googleusercontent.com',
+      ),
     ),
     ...optional(
       'clientSecretArn',
@@ -145,16 +228,18 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
     refreshJobs: reader.list(
       'refreshJobs',
       /\s*,\s*/,
-      (v) => JOB_NAME.test(v),
-      'comma-separated job names (lowercase, digits, -)',
-    ),
+      (v) => (JOB_NAMES as readonly string[]).includes(v),
+      `comma-separated names of jobs the worker knows (${JOB_NAMES.join(', ')})`,
+    ) as JobName[],
     workerMaxConcurrency: reader.integer('workerMaxConcurrency', 2, 1000),
     userConcurrency: reader.integer('userConcurrency', 1, 256),
     googleQps: reader.number('googleQps', 0.1, 1000),
     scanSegments: reader.integer('scanSegments', 1, 1000),
     usersPerMessage: reader.integer('usersPerMessage', 1, 500),
-    apiRateLimit: reader.number('apiRateLimit', 1, 10_000),
-    apiBurstLimit: reader.integer('apiBurstLimit', 1, 5_000),
+    publicFunctions: Object.fromEntries(PUBLIC_FUNCTIONS.map((name) => [name, limits(name)])) as Record<
+      PublicFunctionName,
+      PublicFunctionLimits
+    >,
     ...optional(
       'alarmEmail',
       reader.optionalString('alarmEmail', (v) => EMAIL.test(v), 'an e-mail address'),
@@ -165,21 +250,53 @@ export function readInfraConfig(context: ContextSource): InfraConfig {
       isOrigin,
       "comma-separated origins such as https://app.example.com ('*' is not accepted)",
     ),
-    metricsNamespace: reader.string(
-      'metricsNamespace',
-      (v) => NAMESPACE.test(v) && !v.startsWith('AWS/'),
-      'a CloudWatch namespace not starting with AWS/',
-    ),
+    metricsNamespace,
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
     ...optional(
       'eventBusName',
       reader.optionalString('eventBusName', (v) => EVENT_BUS_NAME.test(v), 'an EventBridge bus name'),
     ),
   };
+  if (config.clientSecretKmsKeyArn && !config.clientSecretArn)
+    problems.push(
+      'clientSecretKmsKeyArn: only meaningful with clientSecretArn (a secret the stack creates uses aws/secretsmanager)',
+    );
+  if (new Set(config.refreshJobs).size !== config.refreshJobs.length)
+    problems.push(`refreshJobs: a job is named twice in "${config.refreshJobs.join(',')}"`);
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
   return config;
+}
+
+/**
+ * Context keys that look like ours but are not: a typo (`alarmEmial`) would otherwise be
+ * ignored silently and the default deployed.
+ */
+function unknownKeyProblems(presentKeys: readonly string[]): string[] {
+  const known = Object.keys(CONTEXT_DEFAULTS);
+  return presentKeys
+    .filter((key) => OWN_KEY_SHAPE.test(key) && !known.includes(key))
+    .map((key) => {
+      const retired = RETIRED_KEYS[key];
+      if (retired) return `${key}: no longer read; ${retired}`;
+      const near = known.filter((candidate) => editDistance(key.toLowerCase(), candidate.toLowerCase()) <= 2);
+      return `${key}: unknown context key${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; known keys are listed in cdk.json`;
+    });
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

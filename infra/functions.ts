@@ -2,8 +2,13 @@
  * The Lambda functions the stack knows, keyed by their folder under `functions/`.
  * The construct id is the folder name in PascalCase, so operators and tests find
  * `Exchange`, `RefreshWorker`, ... in the template.
+ *
+ * Adding a function: a spec here, its environment and grants in `stack.ts` (the exact-IAM
+ * test in `test/infra/stack.test.ts` lists what it may do). A public one (e.g. `connection`,
+ * GET /connection) also goes into `PUBLIC_FUNCTIONS` with `<name>RateLimit`, `<name>BurstLimit`
+ * and `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists) and `cdk.json` (a test insists),
+ * and gets a route and an `AUTHENTICATED_BY` line in `stack.ts`.
  */
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 
@@ -24,22 +29,26 @@ export const FUNCTION_SPECS = {
     description: 'POST /authcode: redeems a server auth code and stores the encrypted refresh token',
     // Sign-in latency is user-facing: more memory is more CPU for the cold start.
     memorySize: 1024,
-    // Below the HTTP API's 30 s integration limit, above Google's slowest token answers.
-    timeout: Duration.seconds(20),
+    // What a sign-in needs: the token call gives up after 10 s and the certificates fetch
+    // after 5 s (lib/google), so a slow Google is answered 503 just before this; a longer
+    // timeout only holds reserved concurrency while the user has given up.
+    timeout: Duration.seconds(15),
   },
   disconnect: {
     id: 'Disconnect',
     folder: 'disconnect',
     description: 'POST /disconnect: revokes the user grant at Google and destroys the stored token',
     memorySize: 512,
-    timeout: Duration.seconds(20),
+    // Certificates (5 s) and the revoke call (10 s): a revoke that does not answer is queued for retry.
+    timeout: Duration.seconds(15),
   },
   risc: {
     id: 'Risc',
     folder: 'risc',
     description: 'POST /risc: receives Google Cross-Account Protection security events',
     memorySize: 512,
-    timeout: Duration.seconds(20),
+    // RISC configuration and JWKS (5 s each), then a few table writes; Google redelivers on failure.
+    timeout: Duration.seconds(12),
   },
   refreshDispatch: {
     id: 'RefreshDispatch',
@@ -72,8 +81,7 @@ export type FunctionName = keyof typeof FUNCTION_SPECS;
 /** The repository root: `infra/..`. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
-/** The handler module of a function, or `undefined` while it has not been written yet. */
-export function functionEntry(functionsDir: string, spec: FunctionSpec): string | undefined {
-  const entry = path.join(functionsDir, spec.folder, 'index.ts');
-  return existsSync(entry) ? entry : undefined;
+/** The handler module of a function. */
+export function functionEntry(functionsDir: string, spec: FunctionSpec): string {
+  return path.join(functionsDir, spec.folder, 'index.ts');
 }

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import type { InfraConfig } from './config';
+import { PUBLIC_FUNCTIONS, type InfraConfig, type PublicFunctionName } from './config';
 import { ConnectionEvents } from './constructs/connection-events';
 import { Observability } from './constructs/observability';
 import { PublicApi, type ApiRoute } from './constructs/public-api';
@@ -17,27 +17,32 @@ export const SERVICE_NAME = 'google-offline-access';
 
 export interface GoogleOfflineAccessStackProps extends StackProps {
   readonly config: InfraConfig;
-  /**
-   * Folder holding one `<name>/index.ts` per function; a function whose file is missing is
-   * left out (with its routes, alarms and grants), so the stack synthesizes at every stage.
-   * @default `<repo root>/functions`
-   */
+  /** Folder holding one `<name>/index.ts` per function. @default `<repo root>/functions` */
   readonly functionsDir?: string;
   /** Where esbuild runs and finds `package-lock.json`. @default the repo root */
   readonly projectRoot?: string;
 }
 
+/** Why each public route has no API Gateway authorizer (cdk-nag APIG4). */
+const AUTHENTICATED_BY: Record<PublicFunctionName, string> = {
+  exchange:
+    'Called before the user has any session: the one-time Google auth code is the credential, redeemed server-side; CSRF is blocked by the required X-Requested-With header.',
+  disconnect:
+    'The function verifies the Google ID token in Authorization (signature, iss, aud = the server client ID). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
+  risc: "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
+};
+
 /**
  * Everything one `cdk deploy` creates: token store, public API, refresh pipeline,
- * observability, and the five functions with exactly the permissions each one uses.
+ * observability, and the functions with exactly the permissions each one uses.
  */
 export class GoogleOfflineAccessStack extends Stack {
   readonly store: TokenStore;
   readonly api: PublicApi;
   readonly pipeline: RefreshPipeline;
   readonly observability: Observability;
-  readonly connectionEvents?: ConnectionEvents;
-  readonly functions: Partial<Record<FunctionName, ServiceFunction>> = {};
+  readonly connectionEvents: ConnectionEvents;
+  readonly functions: Record<FunctionName, ServiceFunction>;
 
   constructor(scope: Construct, id: string, props: GoogleOfflineAccessStackProps) {
     super(scope, id, props);
@@ -47,22 +52,20 @@ export class GoogleOfflineAccessStack extends Stack {
 
     this.store = new TokenStore(this, 'TokenStore', {
       ...(config.clientSecretArn ? { clientSecretArn: config.clientSecretArn } : {}),
+      ...(config.clientSecretKmsKeyArn ? { clientSecretKmsKeyArn: config.clientSecretKmsKeyArn } : {}),
     });
     const { table, key, clientSecret } = this.store;
 
-    const addFunction = (
-      name: FunctionName,
-      environment: Record<string, string | undefined>,
-    ): ServiceFunction | undefined => {
+    const addFunction = (name: FunctionName, environment: Record<string, string | undefined>): ServiceFunction => {
       const spec = FUNCTION_SPECS[name];
-      const entry = functionEntry(functionsDir, spec);
-      if (!entry) return undefined;
-      const fn = new ServiceFunction(this, spec.id, {
-        entry,
+      const limits = isPublic(name) ? config.publicFunctions[name] : undefined;
+      return new ServiceFunction(this, spec.id, {
+        entry: functionEntry(functionsDir, spec),
         projectRoot,
         description: spec.description,
         timeout: spec.timeout,
         memorySize: spec.memorySize,
+        ...(limits?.reservedConcurrency ? { reservedConcurrency: limits.reservedConcurrency } : {}),
         environment: definedOnly({
           TABLE_NAME: table.tableName,
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -70,8 +73,6 @@ export class GoogleOfflineAccessStack extends Stack {
           ...environment,
         }),
       });
-      this.functions[name] = fn;
-      return fn;
     };
 
     // Empty settings are left unset: the functions' defaults apply (see DESIGN.md).
@@ -90,17 +91,25 @@ export class GoogleOfflineAccessStack extends Stack {
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_ALLOWED_AZP: allowedAzp,
     });
-    const risc = addFunction('risc', {
-      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
-      GOOGLE_ALLOWED_AZP: allowedAzp,
-    });
+    // RISC needs the client ID only (the `aud` of Google's security events), not the secret.
+    const risc = addFunction(
+      'risc',
+      config.googleClientId
+        ? { GOOGLE_CLIENT_ID: config.googleClientId, GOOGLE_ALLOWED_AZP: allowedAzp }
+        : { GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn, GOOGLE_ALLOWED_AZP: allowedAzp },
+    );
+    if (!config.googleClientId) {
+      Annotations.of(risc).addWarningV2(
+        'google-offline-access:risc-reads-client-secret',
+        'googleClientId is not set: the risc function reads the whole client secret to learn the client ID. Set -c googleClientId=<web client ID> so it needs no access to the secret.',
+      );
+    }
     // The worker continues checkpointed scan segments with the dispatcher's code, so both read these.
     const dispatchSettings = {
       DISPATCH_SCAN_SEGMENTS: String(config.scanSegments),
       DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
-    const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
@@ -110,101 +119,88 @@ export class GoogleOfflineAccessStack extends Stack {
       REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
       ...dispatchSettings,
     });
+    // Reads no table, key or secret: the stream hands it the records (see ConnectionEvents).
+    const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
+    this.functions = {
+      exchange,
+      disconnect,
+      risc,
+      refreshDispatch: dispatch,
+      refreshWorker: worker,
+      connectionEvents,
+    };
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
       workerMaxConcurrency: config.workerMaxConcurrency,
-      workerTimeout: FUNCTION_SPECS.refreshWorker.timeout,
-      ...(dispatch ? { dispatcher: dispatch.function } : {}),
-      ...(worker ? { worker: worker.function } : {}),
+      dispatcher: dispatch.function,
+      worker: worker.function,
     });
 
-    // Least privilege: each function gets the operations its code performs, nothing more.
+    // Least privilege: each function gets the operations its code performs, on the item
+    // kinds it owns (dynamodb:LeadingKeys), nothing more.
     const { indexes } = TOKEN_TABLE;
-    if (exchange) {
-      // Sign-in record (Update); idempotency record of the code (Get, Put, Delete to forget a failed try).
-      this.store.grantItems(
-        exchange.function,
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-      );
-      // Encrypts new refresh tokens; never decrypts one.
-      this.store.grantTokenKey(exchange.function, 'kms:GenerateDataKey');
-      this.store.grantReadClientSecret(exchange.function);
-    }
-    if (disconnect) {
-      // Reads the user, then destroys the ciphertext with an update (the record stays, marked disconnected).
-      this.store.grantItems(disconnect.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-      // Decrypts the stored token to revoke it at Google.
-      this.store.grantTokenKey(disconnect.function, 'kms:Decrypt');
-      this.store.grantReadClientSecret(disconnect.function);
-      // A failed revoke is retried later through the refresh queue.
-      this.pipeline.addProducer(disconnect.function);
-    }
-    if (risc) {
-      // Dedup record per `jti` (Put; Delete when processing failed), user record (Get, Update).
-      this.store.grantItems(
-        risc.function,
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-      );
-      this.store.grantIndex(
-        risc.function,
-        'dynamodb:Query',
-        indexes.tokenHash.indexName,
-        indexes.tokenPrefixHash.indexName,
-      );
-      this.store.grantReadClientSecret(risc.function);
-    }
+    // Sign-in: the user record (Update); the exchange ledger record of the code (Get, Put,
+    // Delete to forget a failed try).
+    this.store.grantItems(
+      exchange.function,
+      ['user', 'exchange'],
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    // Encrypts new refresh tokens; never decrypts one.
+    this.store.grantTokenKey(exchange.function, 'kms:GenerateDataKey');
+    this.store.grantReadClientSecret(exchange.function);
+
+    // Reads the user, then destroys the ciphertext with an update (the record stays, marked disconnected).
+    this.store.grantItems(disconnect.function, ['user'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Decrypts the stored token to revoke it at Google.
+    this.store.grantTokenKey(disconnect.function, 'kms:Decrypt');
+    this.store.grantReadClientSecret(disconnect.function);
+    // A failed revoke is retried later through the refresh queue.
+    this.pipeline.addProducer(disconnect.function);
+
+    // The security-event ledger per `jti` (Put; Delete when processing failed) and the user
+    // record (Get, Update).
+    this.store.grantItems(
+      risc.function,
+      ['user', 'securityEvent'],
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    this.store.grantIndex(
+      risc.function,
+      'dynamodb:Query',
+      indexes.tokenHash.indexName,
+      indexes.tokenPrefixHash.indexName,
+    );
+    if (!config.googleClientId) this.store.grantReadClientSecret(risc.function);
+
     for (const scanner of [dispatch, worker]) {
-      if (!scanner) continue;
       // Dispatcher and worker both walk the active-users index (the worker continues
       // segments the dispatcher checkpointed) and put refresh messages on the queue.
       this.store.grantIndex(scanner.function, 'dynamodb:Scan', indexes.activeUsers.indexName);
       this.pipeline.addProducer(scanner.function);
     }
-    if (worker) {
-      // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
-      // a revoke retry first reads the user (Get).
-      this.store.grantItems(worker.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-      // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
-      this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
-      this.store.grantReadClientSecret(worker.function);
-    }
+    // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
+    // a revoke retry first reads the user (Get).
+    this.store.grantItems(worker.function, ['user'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
+    this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.store.grantReadClientSecret(worker.function);
 
-    const routes: ApiRoute[] = [];
-    if (exchange) {
-      routes.push({
-        path: '/authcode',
-        handler: exchange.function,
-        authenticatedBy:
-          'Called before the user has any session: the one-time Google auth code is the credential, redeemed server-side; CSRF is blocked by the required X-Requested-With header.',
-      });
-    }
-    if (disconnect) {
-      routes.push({
-        path: '/disconnect',
-        handler: disconnect.function,
-        authenticatedBy:
-          'The function verifies the Google ID token in Authorization (signature, iss, aud = the server client ID). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
-      });
-    }
-    if (risc) {
-      routes.push({
-        path: '/risc',
-        handler: risc.function,
-        authenticatedBy:
-          "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
-      });
-    }
+    const route = (name: PublicFunctionName, path: ApiRoute['path']): ApiRoute => ({
+      path,
+      handler: this.functions[name].function,
+      throttle: config.publicFunctions[name],
+      authenticatedBy: AUTHENTICATED_BY[name],
+    });
     this.api = new PublicApi(this, 'Api', {
-      routes,
-      rateLimit: config.apiRateLimit,
-      burstLimit: config.apiBurstLimit,
+      routes: [route('exchange', '/authcode'), route('disconnect', '/disconnect'), route('risc', '/risc')],
       metricsNamespace: config.metricsNamespace,
       corsOrigins: config.corsOrigins,
     });
@@ -212,30 +208,29 @@ export class GoogleOfflineAccessStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       functions: Object.fromEntries(Object.values(this.functions).map((fn) => [fn.node.id, fn.function])),
       api: this.api,
-      refreshQueue: this.pipeline.queue,
-      deadLetterQueue: this.pipeline.deadLetterQueue,
+      pipeline: this.pipeline,
+      dispatcher: dispatch.function,
+      riscLogGroup: risc.logGroup,
+      refreshSchedule: config.refreshSchedule,
       metricsNamespace: config.metricsNamespace,
       serviceName: SERVICE_NAME,
       revokedUsersPerHour: config.revokedUsersAlarmThreshold,
-      ...(exchange ? { exchangeRouteKey: 'POST /authcode' } : {}),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
     // Its own construct, beside (not inside) Observability: it reuses only the alarm topic.
-    if (connectionEvents) {
-      this.connectionEvents = new ConnectionEvents(this, 'ConnectionEventsStream', {
-        table,
-        publisher: connectionEvents.function,
-        ...(config.eventBusName ? { eventBusName: config.eventBusName } : {}),
-        metricsNamespace: config.metricsNamespace,
-        serviceName: SERVICE_NAME,
-        alarmTopic: this.observability.topic,
-      });
-    }
+    this.connectionEvents = new ConnectionEvents(this, 'ConnectionEventsStream', {
+      table,
+      publisher: connectionEvents.function,
+      ...(config.eventBusName ? { eventBusName: config.eventBusName } : {}),
+      metricsNamespace: config.metricsNamespace,
+      serviceName: SERVICE_NAME,
+      alarmTopic: this.observability.topic,
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
-      description: 'Base URL the apps POST to (/authcode, /disconnect); /risc is for Google',
+      description: 'Base URL the apps call (/authcode, /disconnect); /risc is for Google',
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'TokenKeyArn', { value: key.keyArn });
@@ -246,13 +241,17 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshQueueUrl', { value: this.pipeline.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
-    if (dispatch) {
-      new CfnOutput(this, 'RefreshDispatchFunctionName', {
-        value: dispatch.function.functionName,
-        description: 'Invoke it to start a refresh cycle now',
-      });
-    }
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'MetricsNamespace', { value: config.metricsNamespace });
+    new CfnOutput(this, 'RefreshDispatchFunctionName', {
+      value: dispatch.function.functionName,
+      description: 'Invoke it to start a refresh cycle now',
+    });
   }
+}
+
+function isPublic(name: FunctionName): name is PublicFunctionName {
+  return (PUBLIC_FUNCTIONS as readonly string[]).includes(name);
 }
 
 function definedOnly(record: Record<string, string | undefined>): Record<string, string> {

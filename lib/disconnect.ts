@@ -15,7 +15,7 @@
 import { CiphertextError, type TokenCipher } from './crypto/envelope';
 import { UpstreamUnavailableError } from './errors';
 import type { GoogleGateway } from './google/gateway';
-import type { IdTokenVerifier } from './google/id-token';
+import { RECENT_SIGN_IN_SECONDS, type IdTokenVerifier } from './google/token-verifier';
 import { describeError, logger } from './log';
 import { rememberSecret } from './redact';
 import type { RevocationQueue } from './refresh/queue';
@@ -49,11 +49,13 @@ export class Disconnect {
 
   /**
    * Disconnects the user the ID token names. Idempotent: 200 also when nothing is stored.
+   * The token must come from a recent sign-in (`RECENT_SIGN_IN_SECONDS`): ending a user's
+   * grant is an account action, and an hour-old token may have leaked from a log or device.
    * @throws InvalidIdTokenError (401); UpstreamUnavailableError (503) when Google's keys,
    * DynamoDB or (with Google down too) SQS are unavailable — nothing is destroyed then.
    */
   async disconnect(idToken: string): Promise<DisconnectResponse> {
-    const { sub: userId } = await this.deps.idTokens.verify(idToken);
+    const { sub: userId } = await this.deps.idTokens.verify(idToken, { maxAgeSeconds: RECENT_SIGN_IN_SECONDS });
     for (let round = 1; round <= MAX_DISCONNECT_ROUNDS; round++) {
       const record = await this.deps.store.getUser(userId);
       if (!record || (record.status === 'disconnected' && !record.refreshToken)) {

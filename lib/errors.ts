@@ -124,11 +124,19 @@ export class InvalidGrantError extends AppError {
   }
 }
 
-/** An ID token (or security event token) failed verification. */
+/** An ID token failed verification (401 `invalid_id_token`). */
 export class InvalidIdTokenError extends AppError {
   override readonly name = 'InvalidIdTokenError';
   constructor(message: string) {
     super('invalid_id_token', message);
+  }
+}
+
+/** A security event token failed verification (400 `invalid_token`; nothing is changed). */
+export class InvalidSecurityEventError extends AppError {
+  override readonly name = 'InvalidSecurityEventError';
+  constructor(message: string) {
+    super('invalid_token', message);
   }
 }
 

@@ -57,7 +57,7 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
   const { handler: dispatch } = await import('../functions/refresh-dispatch');
   const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
   const { dispatchConfig } = await import('../lib/refresh/config');
-  const { sqsClient } = await import('../lib/aws/clients');
+  const { sqsClient } = await import('../lib/aws/clients/sqs');
   refreshWorkerFunction.prepare();
   const worker = await refreshWorkerFunction.service();
   const kmsBefore = await kmsRequestCount();

@@ -101,7 +101,7 @@ export class ConnectionEvents extends Construct {
     const notify = new actions.SnsAction(props.alarmTopic);
     this.testingModeExpiryAlarm = new cloudwatch.Alarm(this, 'TestingModeExpiry', {
       alarmDescription:
-        'Google expired 7-day refresh tokens: the OAuth consent screen is still in "Testing". Publish the OAuth consent screen (Google API Console > OAuth consent screen > Publish app); affected users must sign in again.',
+        'Google expired 7-day refresh tokens: the OAuth consent screen is still in "Testing". Do: publish the OAuth consent screen (Google Auth Platform > Audience > Publish app, status "In production"); affected users must sign in again.',
       metric: new cloudwatch.Metric({
         namespace: props.metricsNamespace,
         metricName: CONNECTIONS_LOST_METRIC,
@@ -116,7 +116,7 @@ export class ConnectionEvents extends Construct {
     });
     this.onFailureAlarm = new cloudwatch.Alarm(this, 'OnFailureQueueDepth', {
       alarmDescription:
-        'Connection status changes could not be published to EventBridge after every retry: their stream records are in the on-failure queue.',
+        'Connection status changes could not be published to EventBridge after every retry: their stream records are in the on-failure queue. Do: read the connection-events log (WARN lines), check the bus exists (eventBusName) and EventBridge throttling.',
       metric: this.onFailureQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,

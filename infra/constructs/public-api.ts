@@ -7,10 +7,22 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/** API Gateway's token bucket for one route. */
+export interface RouteThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Bucket size: requests accepted at once. */
+  readonly burstLimit: number;
+}
+
 export interface ApiRoute {
-  /** `POST` path, e.g. `/authcode`. */
+  /** @default 'POST' */
+  readonly method?: 'GET' | 'POST';
+  /** Path, e.g. `/authcode`. */
   readonly path: `/${string}`;
   readonly handler: lambda.IFunction;
+  /** This route's own throttle: one route's flood cannot use up another's allowance. */
+  readonly throttle: RouteThrottle;
   /**
    * Why the route has no API Gateway authorizer: each of ours authenticates its caller in
    * the function (auth code, Google ID token, signed security event).
@@ -20,10 +32,6 @@ export interface ApiRoute {
 
 export interface PublicApiProps {
   readonly routes: readonly ApiRoute[];
-  /** Default stage steady-state rate, requests per second. */
-  readonly rateLimit: number;
-  /** Default stage burst, requests. */
-  readonly burstLimit: number;
   /** Namespace of the per-route metrics derived from the access log. */
   readonly metricsNamespace: string;
   /** @default - no CORS: native apps and Google's RISC sender need none */
@@ -45,9 +53,12 @@ const ACCESS_LOG_FORMAT =
   '"integrationError":"$context.integrationErrorMessage","error":"$context.error.message"}';
 
 /**
- * The public HTTP API (payload format 2.0): one `POST` route per function, a throttled
- * `$default` stage, and JSON access logs from which per-route request and 5xx counts are
- * derived (metric filters, so no paid detailed metrics are needed).
+ * The public HTTP API (payload format 2.0): one route per function, each with its own
+ * throttle (`RouteSettings`), and JSON access logs from which per-route request and 5xx
+ * counts are derived (metric filters, so no paid detailed metrics are needed).
+ *
+ * No AWS WAF: a web ACL cannot be associated with an HTTP API (only REST APIs, CloudFront,
+ * ALB, ...). Per-IP rate limits need CloudFront + WAF in front (README, "Rate limits").
  */
 export class PublicApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -69,7 +80,7 @@ export class PublicApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: [...corsOrigins],
-              allowMethods: [apigw.CorsHttpMethod.POST],
+              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
               allowHeaders: ['content-type', 'x-requested-with', 'authorization'],
               maxAge: Duration.hours(1),
             },
@@ -77,29 +88,47 @@ export class PublicApi extends Construct {
         : {}),
     });
 
+    // Retained by `cdk destroy`: who called what and when is the audit trail of sign-ins,
+    // disconnects and RISC deliveries; the retention still bounds it.
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Routes without their own settings (none today) get the smallest route's allowance.
+    const smallest = [...props.routes].sort((a, b) => a.throttle.rateLimit - b.throttle.rateLimit)[0];
     this.stage = this.api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      throttle: smallest?.throttle ?? { rateLimit: 1, burstLimit: 1 },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
       },
     });
 
-    this.routeKeys = props.routes.map((route) => `POST ${route.path}`);
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const keys: string[] = [];
     for (const route of props.routes) {
+      const method = route.method ?? 'POST';
+      const routeKey = `${method} ${route.path}`;
+      keys.push(routeKey);
       const [created] = this.api.addRoutes({
         path: route.path,
-        methods: [apigw.HttpMethod.POST],
+        methods: [apigw.HttpMethod[method]],
         integration: new HttpLambdaIntegration(`${route.path.slice(1)}Integration`, route.handler),
       });
-      if (created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.authenticatedBy });
+      if (!created) throw new Error(`PublicApi: no route created for ${routeKey}`);
+      Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.authenticatedBy });
+      routeSettings[routeKey] = {
+        ThrottlingRateLimit: route.throttle.rateLimit,
+        ThrottlingBurstLimit: route.throttle.burstLimit,
+      };
+      // The stage's RouteSettings may only name routes that already exist.
+      this.stage.node.addDependency(created);
     }
+    this.routeKeys = keys;
+    // The L2 stage has no per-route settings; the CloudFormation property does.
+    (this.stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;
 
     // One filter per measure, dimensioned by route: every route gets its metrics.
     new logs.MetricFilter(this, 'RequestsByRoute', {

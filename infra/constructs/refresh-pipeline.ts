@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,15 +12,10 @@ export interface RefreshPipelineProps {
   readonly schedule: events.Schedule;
   /** Upper bound of concurrent worker invocations (2–1000). */
   readonly workerMaxConcurrency: number;
-  /** Enumerates active users into the queue on each tick. @default - no dispatcher wired yet */
-  readonly dispatcher?: lambda.IFunction;
-  /** Consumes the queue. @default - no worker wired yet */
-  readonly worker?: lambda.Function;
-  /**
-   * The worker's timeout, when no worker is given, so the queue is shaped the same.
-   * @default Duration.minutes(3)
-   */
-  readonly workerTimeout?: Duration;
+  /** Enumerates active users into the queue on each tick. */
+  readonly dispatcher: lambda.IFunction;
+  /** Consumes the queue. */
+  readonly worker: lambda.Function;
   /** Messages per worker invocation. @default 5 */
   readonly batchSize?: number;
   /** Deliveries before a message moves to the dead-letter queue. @default 5 */
@@ -39,45 +34,61 @@ export class RefreshPipeline extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly rule: events.Rule;
+  readonly maxReceiveCount: number;
+  private readonly visibilityTimeoutSeconds: number;
 
   constructor(scope: Construct, id: string, props: RefreshPipelineProps) {
     super(scope, id);
-    const workerTimeout = props.worker?.timeout ?? props.workerTimeout ?? Duration.minutes(3);
+    const workerTimeout = props.worker.timeout ?? Duration.seconds(3); // Lambda's own default
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.visibilityTimeoutSeconds = workerTimeout.toSeconds() * RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR;
 
     // SQS-managed encryption: a CMK here would force KMS permissions onto every producer and
-    // consumer, and the messages carry user IDs only, never tokens.
+    // consumer. Messages carry user IDs, and revoke retries from disconnect also carry the
+    // refresh token's envelope ciphertext (useless without the retained KMS key).
+    //
+    // Both queues are retained by `cdk destroy` and keep messages 14 days: revoke retries are
+    // obligations (a grant the user asked us to end), and the dead-letter queue holds what
+    // still needs a person. Refresh messages left behind are harmless.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(this.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Starts one refresh cycle over every active user',
       schedule: props.schedule,
     });
-    if (props.dispatcher) {
-      this.rule.addTarget(
-        new targets.LambdaFunction(props.dispatcher, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
-      );
-    }
+    this.rule.addTarget(
+      new targets.LambdaFunction(props.dispatcher, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
+    );
 
-    if (props.worker) {
-      props.worker.addEventSource(
-        new SqsEventSource(this.queue, {
-          batchSize: props.batchSize ?? 5,
-          // Only the failed users' messages come back; the rest of the batch is deleted.
-          reportBatchItemFailures: true,
-          maxConcurrency: props.workerMaxConcurrency,
-        }),
-      );
-    }
+    props.worker.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 5,
+        // Only the failed users' messages come back; the rest of the batch is deleted.
+        reportBatchItemFailures: true,
+        maxConcurrency: props.workerMaxConcurrency,
+      }),
+    );
+  }
+
+  /**
+   * How long a message can legitimately stay on the queue: every delivery until the
+   * dead-letter queue takes it. Older than that, nothing is consuming the queue.
+   */
+  get redeliveryWindow(): Duration {
+    return Duration.seconds(this.maxReceiveCount * this.visibilityTimeoutSeconds);
   }
 
   /** Lets a function send to the refresh queue (`sqs:SendMessage` only) and tells it the URL. */

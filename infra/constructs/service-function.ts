@@ -19,6 +19,11 @@ export interface ServiceFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Executions reserved for (and the most allowed to) this function.
+   * @default - none: it shares the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -28,7 +33,7 @@ export interface ServiceFunctionProps {
  * every other permission is granted explicitly by the stack.
  */
 export class ServiceFunction extends Construct {
-  /** Node.js 22: the runtime the code is built and tested for (it also runs on 20); google-auth-library declares Node >= 22. */
+  /** Node.js 22: the runtime the code is built and tested for; google-auth-library 11, gaxios 8 and @googleapis/drive 26 declare Node >= 22. */
   static readonly RUNTIME = lambda.Runtime.NODEJS_22_X;
 
   readonly function: NodejsFunction;
@@ -40,8 +45,10 @@ export class ServiceFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      // Logs hold no state worth keeping past the stack; the retention bounds them meanwhile.
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Retained by `cdk destroy`: the logs are the audit trail (sign-ins, disconnects, RISC
+      // actions, revoke retries given up) and what explains a failure after a teardown; the
+      // retention deletes them in due course.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // Our own role instead of the default one, which carries the AWSLambdaBasicExecutionRole
@@ -67,6 +74,7 @@ export class ServiceFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(15),
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,
       environment: {

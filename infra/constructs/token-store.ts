@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,6 +14,21 @@ export type TableItemAction =
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:ConditionCheckItem';
+
+/**
+ * The kinds of item in the table, by the prefix of their partition key (`lib/store` writes
+ * them; a test checks the prefixes there). Item grants name the kinds a function owns.
+ */
+export const ITEM_KINDS = {
+  /** `USER#<sub>`: the user's record. */
+  user: 'USER#',
+  /** `AUTHCODE#<sha256(code)>`: the exchange ledger (one record per redeemed code). */
+  exchange: 'AUTHCODE#',
+  /** `RISC#<jti>`: the security-event ledger. */
+  securityEvent: 'RISC#',
+} as const;
+
+export type ItemKind = keyof typeof ITEM_KINDS;
 
 /** Index-level actions; each grant names the indexes it covers. */
 export type TableIndexAction = 'dynamodb:Query' | 'dynamodb:Scan';
@@ -57,9 +72,15 @@ const KEY_ADMIN_ACTIONS = [
 export interface TokenStoreProps {
   /**
    * Complete ARN of an existing secret holding the `client_secret_*.json`.
-   * @default - a new secret, created empty for the platform team to fill in
+   * @default - a new secret, created empty for the platform team to fill in (and retained)
    */
   readonly clientSecretArn?: string;
+  /**
+   * The customer-managed KMS key an imported secret is encrypted with: readers get
+   * `kms:Decrypt` on it, through Secrets Manager only.
+   * @default - the AWS-managed `aws/secretsmanager` key, which needs no grant
+   */
+  readonly clientSecretKmsKeyArn?: string;
 }
 
 /**
@@ -74,6 +95,7 @@ export class TokenStore extends Construct {
   readonly table: dynamodb.Table;
   readonly key: kms.Key;
   readonly clientSecret: secretsmanager.ISecret;
+  private readonly clientSecretKmsKeyArn: string | undefined;
 
   constructor(scope: Construct, id: string, props: TokenStoreProps = {}) {
     super(scope, id);
@@ -118,11 +140,16 @@ export class TokenStore extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.clientSecretKmsKeyArn = props.clientSecretKmsKeyArn;
     if (props.clientSecretArn) {
       this.clientSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'ClientSecret', props.clientSecretArn);
     } else {
       const secret = new secretsmanager.Secret(this, 'ClientSecret', {
         description: 'The client_secret_*.json of the Google OAuth web client (paste the downloaded file)',
+        // Google shows a client secret only once, and CloudFormation deletes a secret at once,
+        // without a recovery window: `cdk destroy` must not take it. Reuse it in a new stack
+        // with -c clientSecretArn=<its ARN>; delete it by hand when no stack needs it.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       // Created without a value: CDK would otherwise generate a random password, which is not
       // a client_secret.json. The functions fail loudly until the platform team puts the file in.
@@ -136,9 +163,22 @@ export class TokenStore extends Construct {
     }
   }
 
-  /** Item actions on the table itself (not its indexes). */
-  grantItems(grantee: iam.IGrantable, ...actions: TableItemAction[]): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
+  /**
+   * Item actions on the table itself (not its indexes), only on items of the given kinds:
+   * `dynamodb:LeadingKeys` must match one of their partition-key prefixes.
+   */
+  grantItems(grantee: iam.IGrantable, kinds: readonly ItemKind[], ...actions: TableItemAction[]): void {
+    if (kinds.length === 0) throw new Error('grantItems: name at least one item kind');
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.table.tableArn],
+        // ForAllValues: every key the request touches must match (item actions always carry one).
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map((kind) => `${ITEM_KINDS[kind]}*`) },
+        },
+      }),
+    );
   }
 
   /** Query or Scan on the named indexes only. */
@@ -173,10 +213,29 @@ export class TokenStore extends Construct {
     );
   }
 
-  /** GetSecretValue on the client secret (not DescribeSecret, not any other secret). */
+  /**
+   * GetSecretValue on the client secret (not DescribeSecret, not any other secret), and for
+   * an imported secret under a customer-managed key, kms:Decrypt on that key — only when
+   * Secrets Manager asks for this secret.
+   */
   grantReadClientSecret(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.clientSecret.secretArn] }),
+    );
+    if (!this.clientSecretKmsKeyArn) return;
+    // Secrets Manager calls KMS in the secret's own region.
+    const region = this.clientSecret.secretArn.split(':')[3] ?? Stack.of(this).region;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.clientSecretKmsKeyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${region}.${Stack.of(this).urlSuffix}`,
+            'kms:EncryptionContext:SecretARN': this.clientSecret.secretArn,
+          },
+        },
+      }),
     );
   }
 }

@@ -1,9 +1,14 @@
 /** Every offline job the product knows, by name; `REFRESH_JOBS` picks which ones run. */
 import { ConfigError } from '../errors';
 import { appDataSummaryJob } from './appdata-summary';
+import { JOB_NAMES, type JobName } from './names';
 import type { OfflineJob } from './types';
 
-const KNOWN_JOBS: readonly OfflineJob[] = [appDataSummaryJob];
+/** One job per name in `names.ts` (what `cdk synth` accepts in `refreshJobs`): tsc fails when they differ. */
+const JOBS_BY_NAME: { readonly [N in JobName]: OfflineJob } = {
+  'appdata-summary': appDataSummaryJob,
+};
+const KNOWN_JOBS: readonly OfflineJob[] = JOB_NAMES.map((name) => JOBS_BY_NAME[name]);
 
 /**
  * The jobs named in `REFRESH_JOBS`, in that order.

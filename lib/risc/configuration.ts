@@ -25,7 +25,7 @@ export class RiscConfigurationSource {
   /**
    * The `jwks_uri` the discovery document names.
    * @throws Error when the document cannot be fetched or names no `jwks_uri`
-   * (`RemoteKeySet` turns that into a 503).
+   * (`GoogleKeySet` turns that into a 503).
    */
   jwksUri(): Promise<string> {
     if (this.cached && this.now() < this.cached.expiresAt) return Promise.resolve(this.cached.jwksUri);

@@ -3,16 +3,20 @@
  * receiver that acts on `token-revoked`, `tokens-revoked` and `account-disabled`.
  */
 import type { GoogleEndpoints } from '../google/endpoints';
-import { RemoteKeySet } from '../google/jwt';
+import { GoogleKeySet, SecurityEventTokenVerifier } from '../google/token-verifier';
 import type { SecurityEventLedger } from '../store/security-event-ledger';
 import { RiscConfigurationSource } from './configuration';
 import { RiscReceiver, type RiscReceiverDependencies } from './receiver';
-import { SecurityEventTokenVerifier } from './verifier';
 
 export * from './configuration';
 export * from './events';
 export * from './receiver';
-export * from './verifier';
+export { InvalidSecurityEventError } from '../errors';
+export {
+  SecurityEventTokenVerifier,
+  type SecurityEventPolicy,
+  type SecurityEventToken,
+} from '../google/token-verifier';
 
 export interface RiscReceiverSetup {
   store: RiscReceiverDependencies['store'];
@@ -26,7 +30,7 @@ export interface RiscReceiverSetup {
 /** Wires a receiver whose keys come from the JWKS the RISC configuration names (both cached). */
 export function createRiscReceiver(setup: RiscReceiverSetup): RiscReceiver {
   const configuration = new RiscConfigurationSource(setup.endpoints.riscConfigurationUrl);
-  const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks');
+  const keys = new GoogleKeySet(() => configuration.jwksUri(), 'jwks');
   const verifier = new SecurityEventTokenVerifier(keys, { audiences: setup.audiences, issuer: setup.issuer });
   return new RiscReceiver({ store: setup.store, securityEvents: setup.securityEvents, verifier });
 }

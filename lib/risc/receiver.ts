@@ -12,7 +12,7 @@ import { describeError, logger } from '../log';
 import type { SecurityEventLedger } from '../store/security-event-ledger';
 import type { Revocation, UserRecord, UserStore } from '../store/users';
 import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
-import type { SecurityEventToken, SecurityEventTokenVerifier } from './verifier';
+import type { SecurityEventToken, SecurityEventTokenVerifier } from '../google/token-verifier';
 
 /** How long a processed `jti` is remembered: longer than Google keeps redelivering. */
 export const DEFAULT_REPLAY_WINDOW_MS = 7 * 24 * 60 * 60_000;

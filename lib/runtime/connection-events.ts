@@ -5,7 +5,7 @@
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { eventBridgeClient } from '../aws/clients';
+import { eventBridgeClient } from '../aws/clients/eventbridge';
 import { EventBridgeConnectionEvents } from '../aws/eventbridge-events';
 import { eventBusNameEnv, optionalEnv, requiredScopesEnv } from '../config';
 import { ConnectionEventPublisher, type ChangesOutcome } from '../connection-events';

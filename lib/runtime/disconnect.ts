@@ -1,7 +1,9 @@
 /** Wiring of `POST /disconnect`. */
 import { Disconnect } from '../disconnect';
 import { composition } from './composition';
-import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+import { revocationQueue, userStore } from './aws';
+import { tokenCipher } from './cipher';
+import { googleServices, prepareGoogleServices } from './google';
 
 export const disconnectFunction = composition({
   prepare() {

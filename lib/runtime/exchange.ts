@@ -1,7 +1,9 @@
 /** Wiring of `POST /authcode`. */
 import { AuthCodeExchange } from '../exchange';
 import { composition } from './composition';
-import { exchangeLedger, googleServices, prepareGoogleServices, tokenCipher, userStore } from './shared';
+import { exchangeLedger, userStore } from './aws';
+import { tokenCipher } from './cipher';
+import { googleServices, prepareGoogleServices } from './google';
 
 export const exchangeFunction = composition({
   prepare() {

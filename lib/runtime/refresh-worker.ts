@@ -13,7 +13,9 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { googleServices, prepareGoogleServices, revocationQueue, tokenCipher, userStore } from './shared';
+import { revocationQueue, userStore } from './aws';
+import { tokenCipher } from './cipher';
+import { googleServices, prepareGoogleServices } from './google';
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;

@@ -6,7 +6,11 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
- * Ledger items (`AUTHCODE#`, `RISC#`) expire through `expiresAt` (epoch seconds, the table's TTL).
+ *
+ * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
+ * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
+ * The CDK stack grants item access by these prefixes (`dynamodb:LeadingKeys`), so a new kind
+ * of item needs its own grant there.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

@@ -12,7 +12,7 @@ import { IssuedSecrets } from './issued-secrets';
 import { certsRoutes } from './oauth/certs-endpoint';
 import { ClientRegistry, DEFAULT_LOCAL_CLIENT, type EmulatorClient, type PublishingStatus } from './oauth/clients';
 import { GrantStore, type RefreshFailureCause } from './oauth/grants';
-import { checkIdTokenOverride, type IdTokenOverride } from './oauth/id-token-overrides';
+import { checkIdTokenOverride, signIdTokenWithOverride, type IdTokenOverride } from './oauth/id-token-overrides';
 import { revokeRoutes } from './oauth/revoke-endpoint';
 import { DEFAULT_GRANTED_SCOPES, normalizeScopes } from './oauth/scopes';
 import { ServiceAccountRegistry, type ServiceAccountKey } from './oauth/service-accounts';
@@ -61,6 +61,10 @@ export interface IdTokenRequest {
   email?: string;
   /** Header `kid` override. */
   kid?: string;
+  /** A deliberately broken token, as for a code's `idToken.tamper`. */
+  tamper?: IdTokenOverride['tamper'];
+  /** Merged over everything else; a claim set to `undefined` is left out of the token. */
+  claims?: Record<string, unknown>;
   [claim: string]: unknown;
 }
 
@@ -256,11 +260,17 @@ export class GoogleEmulator {
 
   /** An ID token as Google would issue it (all profile claims), signed with the current key. */
   signIdToken(request: IdTokenRequest): string {
-    const { sub, aud = DEFAULT_LOCAL_CLIENT.clientId, azp = aud, email, kid, ...overrides } = request;
+    const { sub, aud = DEFAULT_LOCAL_CLIENT.clientId, azp = aud, email, kid, tamper, claims, ...overrides } = request;
     const profile = profileWithDefaults(sub, { email });
     const iat = typeof overrides.iat === 'number' ? overrides.iat : unixSeconds();
-    const claims = idTokenClaims({ profile, scopes: DEFAULT_GRANTED_SCOPES, aud, azp, iatSeconds: iat });
-    return this.ctx.issued.add(this.ctx.keys.sign({ ...claims, ...overrides }, { kid }));
+    const standard = idTokenClaims({ profile, scopes: DEFAULT_GRANTED_SCOPES, aud, azp, iatSeconds: iat });
+    const merged = { ...standard, ...overrides, ...claims };
+    if (tamper) {
+      checkIdTokenOverride({ tamper });
+      const secret = typeof aud === 'string' ? this.ctx.clients.get(aud)?.clientSecret : undefined;
+      return this.ctx.issued.add(signIdTokenWithOverride(this.ctx.keys, merged, { tamper }, secret));
+    }
+    return this.ctx.issued.add(this.ctx.keys.sign(merged, { kid }));
   }
 
   /** A RISC Security Event Token signed with the current key. */

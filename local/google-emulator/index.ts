@@ -12,6 +12,7 @@ export type { EmulatorClient, PublishingStatus } from './oauth/clients';
 export type { RefreshFailureCause } from './oauth/grants';
 export { refreshFailureBody } from './oauth/token-endpoint';
 export type { FaultKind, FaultSpec } from './faults';
+export type { IdTokenOverride } from './oauth/id-token-overrides';
 export type { GoogleEndpoint, RequestLogEntry } from './request-log';
 export type { ServiceAccountKey } from './oauth/service-accounts';
 export type { SecurityEventRequest } from './risc/security-events';

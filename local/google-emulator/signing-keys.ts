@@ -76,7 +76,7 @@ async function createSigningKey(): Promise<SigningKey> {
   const kid = createHash('sha1')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
     .digest('hex');
-  const certificatePem = selfSignedCertificatePem({
+  const certificatePem = await selfSignedCertificatePem({
     commonName: 'accounts.google.com (emulator)',
     privateKey,
     publicKey,

@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CONTEXT_DEFAULTS, InfraConfigError, readInfraConfig } from '../../infra/config';
 import { REPO_ROOT } from '../../infra/functions';
+import { JOB_NAMES } from '../../lib/jobs/names';
+import { selectJobs } from '../../lib/jobs/registry';
 
-const read = (context: Record<string, unknown>) => readInfraConfig((key) => context[key]);
+/** As `infra/app.ts` reads it: every key given is also checked against the known ones. */
+const read = (context: Record<string, unknown>) => readInfraConfig((key) => context[key], Object.keys(context));
 
 function problemsOf(context: Record<string, unknown>): readonly string[] {
   try {
@@ -38,12 +42,81 @@ describe('deployment parameters', () => {
       googleQps: 10,
       scanSegments: 4,
       usersPerMessage: 10,
-      apiRateLimit: 50,
-      apiBurstLimit: 100,
+      publicFunctions: {
+        exchange: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 20 },
+        disconnect: { rateLimit: 5, burstLimit: 10, reservedConcurrency: 5 },
+        risc: { rateLimit: 10, burstLimit: 20, reservedConcurrency: 5 },
+      },
       corsOrigins: [],
       metricsNamespace: 'GoogleOfflineAccess',
       revokedUsersAlarmThreshold: 100,
     });
+  });
+
+  it('derives the metrics namespace from the stack name unless it is set', () => {
+    expect(read({ stackName: 'GoogleOfflineAccess-staging' }).metricsNamespace).toBe('GoogleOfflineAccess-staging');
+    expect(read({ stackName: 'GoogleOfflineAccess-staging', metricsNamespace: 'Acme/Staging' }).metricsNamespace).toBe(
+      'Acme/Staging',
+    );
+    expect(problemsOf({ metricsNamespace: 'AWS/Lambda' })).toEqual([expect.stringMatching(/^metricsNamespace: /)]);
+  });
+
+  it('fails on an unknown context key, naming it and the key it was probably meant to be', () => {
+    expect(problemsOf({ alarmEmial: 'oncall@example.com' })).toEqual([
+      'alarmEmial: unknown context key (did you mean alarmEmail?); known keys are listed in cdk.json',
+    ]);
+    expect(problemsOf({ refreshShedule: 'rate(1 hour)', somethingElse: 1 }).map((p) => p.split(':')[0])).toEqual([
+      'refreshShedule',
+      'somethingElse',
+    ]);
+  });
+
+  it('says what replaced a key that is no longer read', () => {
+    expect(problemsOf({ apiRateLimit: 50 })).toEqual([
+      expect.stringMatching(/^apiRateLimit: no longer read; .*exchangeRateLimit/),
+    ]);
+  });
+
+  it("leaves CDK's own context keys alone", () => {
+    expect(
+      problemsOf({
+        '@aws-cdk/core:failSynthOnValidationErrors': true,
+        'aws:cdk:bundling-stacks': [],
+        'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+        'acknowledged-issue-numbers': [1234],
+      }),
+    ).toEqual([]);
+  });
+
+  it('fails on a job the worker does not know, listing the ones it does', () => {
+    expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-sumary' })).toEqual([
+      'refreshJobs: expected comma-separated names of jobs the worker knows (appdata-summary), got "appdata-sumary"',
+    ]);
+    expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-summary' })).toEqual([
+      expect.stringMatching(/^refreshJobs: a job is named twice/),
+    ]);
+  });
+
+  it('accepts exactly the job names the worker registry selects', () => {
+    const jobs = selectJobs(JOB_NAMES);
+    expect(jobs.map((job) => job.name)).toEqual([...JOB_NAMES]);
+    expect(read({ refreshJobs: JOB_NAMES.join(',') }).refreshJobs).toEqual([...JOB_NAMES]);
+  });
+
+  it('takes 0 as "reserve no concurrency" and bounds the rest', () => {
+    expect(read({ exchangeConcurrency: 0 }).publicFunctions.exchange).toEqual({ rateLimit: 20, burstLimit: 40 });
+    expect(problemsOf({ exchangeConcurrency: 501, riscConcurrency: -1 }).map((p) => p.split(':')[0])).toEqual([
+      'exchangeConcurrency',
+      'riscConcurrency',
+    ]);
+  });
+
+  it('accepts a KMS key for an imported secret only', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/0b7e6a4c-1d2e-4f50-9a8b-7c6d5e4f3a2b';
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:google/client-AbCdEf';
+    expect(read({ clientSecretArn: secretArn, clientSecretKmsKeyArn: keyArn }).clientSecretKmsKeyArn).toBe(keyArn);
+    expect(problemsOf({ clientSecretKmsKeyArn: keyArn })).toEqual([expect.stringMatching(/^clientSecretKmsKeyArn: /)]);
+    expect(problemsOf({ clientSecretArn: secretArn, clientSecretKmsKeyArn: 'alias/mine' })).toHaveLength(1);
   });
 
   it('accepts -c strings as well as cdk.json numbers and lists', () => {
@@ -75,7 +148,7 @@ describe('deployment parameters', () => {
       allowedAzp: 'not-a-client-id',
       refreshSchedule: 'rate(1 hours)',
       workerMaxConcurrency: 1,
-      apiRateLimit: 'fast',
+      exchangeRateLimit: 'fast',
       alarmEmail: 'oncall',
       corsOrigins: '*',
       redirectUri: 'http://example.com/callback',
@@ -84,8 +157,8 @@ describe('deployment parameters', () => {
       [
         'alarmEmail',
         'allowedAzp',
-        'apiRateLimit',
         'clientSecretArn',
+        'exchangeRateLimit',
         'corsOrigins',
         'redirectUri',
         'refreshSchedule',
@@ -116,4 +189,23 @@ describe('deployment parameters', () => {
       expect(problemsOf({ refreshSchedule: schedule })).toHaveLength(1);
     },
   );
+});
+
+describe('cdk synth', () => {
+  it('fails before building anything on an unknown context key, naming it', () => {
+    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'infra/app.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      // How the CDK CLI hands context (cdk.json plus -c) to the app.
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ alarmEmial: 'oncall@example.com', refreshJobs: 'nope' }),
+      },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('alarmEmial: unknown context key (did you mean alarmEmail?)');
+    expect(run.stderr).toContain('refreshJobs: expected comma-separated names of jobs the worker knows');
+    expect(run.stderr).not.toMatch(/\n\s+at /); // a list of problems, not a stack trace
+  });
 });

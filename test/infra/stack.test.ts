@@ -1,6 +1,10 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { RISC_REVOCATIONS } from '../../infra/constructs/observability';
+import { ITEM_KINDS } from '../../infra/constructs/token-store';
 import { createTableInput } from '../../lib/store/table-definition';
-import { FUNCTION_SPECS, type FunctionName } from '../../infra/functions';
+import { FUNCTION_SPECS, REPO_ROOT, type FunctionName } from '../../infra/functions';
 import { RefreshPipeline } from '../../infra/constructs/refresh-pipeline';
 import type { GoogleOfflineAccessStack } from '../../infra/stack';
 import {
@@ -36,6 +40,7 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'secretsmanager:GetSecretValue',
     'sqs:SendMessage',
   ],
+  // With googleClientId set (as here) it never reads the client secret.
   risc: [
     ...LOGS,
     'dynamodb:GetItem',
@@ -43,7 +48,6 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
     'dynamodb:Query',
-    'secretsmanager:GetSecretValue',
   ],
   refreshDispatch: [...LOGS, 'dynamodb:Scan', 'sqs:SendMessage'],
   refreshWorker: [
@@ -88,7 +92,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'GOOGLE_REDIRECT_URI',
   ],
   disconnect: ['TABLE_NAME', 'KMS_KEY_ID', 'REFRESH_QUEUE_URL', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP'],
-  risc: ['TABLE_NAME', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP'],
+  risc: ['TABLE_NAME', 'GOOGLE_CLIENT_ID', 'GOOGLE_ALLOWED_AZP'],
   refreshDispatch: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'DISPATCH_SCAN_SEGMENTS', 'DISPATCH_USERS_PER_MESSAGE'],
   refreshWorker: [
     'TABLE_NAME',
@@ -109,12 +113,14 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
 
 const CONTEXT = {
+  googleClientId: '000-web.apps.googleusercontent.com',
   allowedAzp: '111-android.apps.googleusercontent.com,222-ios.apps.googleusercontent.com',
   redirectUri: 'postmessage',
   refreshSchedule: 'rate(30 minutes)',
   workerMaxConcurrency: '7',
-  apiRateLimit: '25',
-  apiBurstLimit: '40',
+  exchangeRateLimit: '25',
+  exchangeBurstLimit: '40',
+  riscConcurrency: '0',
   alarmEmail: 'oncall@example.com',
   metricsNamespace: 'Acme/GoogleAccess',
 };
@@ -131,9 +137,7 @@ beforeAll(() => {
 afterAll(() => project.remove());
 
 function fn(name: FunctionName) {
-  const created = stack.functions[name];
-  if (!created) throw new Error(`${name} was not created`);
-  return created;
+  return stack.functions[name];
 }
 
 function functionProps(name: FunctionName): Record<string, unknown> {
@@ -164,17 +168,35 @@ describe('functions', () => {
     expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(ALL_FUNCTIONS)('%s logs to its own log group kept for a month', (name) => {
+  it.each(ALL_FUNCTIONS)('%s logs to its own log group kept for a month, also after cdk destroy', (name) => {
     const props = functionProps(name);
     const logGroupId = logicalIdOf(stack, fn(name).logGroup);
     expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
     expect(template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(30);
+    expect(template.toJSON().Resources[logGroupId].DeletionPolicy).toBe('Retain');
   });
 
-  it('gives the dispatcher a long timeout and the API functions one below the API limit', () => {
+  it('gives the dispatcher a long timeout and the public functions one that fits a sign-in', () => {
     expect(functionProps('refreshDispatch').Timeout).toBeGreaterThanOrEqual(300);
     for (const name of ['exchange', 'disconnect', 'risc'] as const)
-      expect(functionProps(name).Timeout).toBeLessThan(30);
+      expect(functionProps(name).Timeout).toBeLessThanOrEqual(15);
+  });
+
+  it('bounds the public functions with reserved concurrency from the context', () => {
+    expect(functionProps('exchange').ReservedConcurrentExecutions).toBe(20);
+    expect(functionProps('disconnect').ReservedConcurrentExecutions).toBe(5);
+    // 0 means "reserve none" (accounts whose concurrency limit leaves nothing to reserve).
+    expect(functionProps('risc').ReservedConcurrentExecutions).toBeUndefined();
+    const custom = templateOf(buildStack(project, { context: { exchangeConcurrency: '50' } }).stack);
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^POST /authcode'),
+      ReservedConcurrentExecutions: 50,
+    });
+  });
+
+  it('leaves the scheduled functions on the shared pool', () => {
+    expect(functionProps('refreshDispatch').ReservedConcurrentExecutions).toBeUndefined();
+    expect(functionProps('refreshWorker').ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('passes the deployment parameters to the functions that read them', () => {
@@ -245,9 +267,54 @@ describe('least privilege', () => {
     expect(scan?.Resource).toEqual(indexArn('ActiveUsers'));
   });
 
+  it.each([
+    ['exchange', ['USER#*', 'AUTHCODE#*']],
+    ['disconnect', ['USER#*']],
+    ['risc', ['USER#*', 'RISC#*']],
+    ['refreshWorker', ['USER#*']],
+  ] as const)('lets %s touch only the item kinds it owns', (name, prefixes) => {
+    const itemStatements = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).filter((s) =>
+      toArray(s.Action).some((action) => /^dynamodb:(Get|Put|Update|Delete)Item$/.test(action)),
+    );
+    expect(itemStatements).toHaveLength(1);
+    expect(itemStatements[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] },
+    });
+  });
+
+  it('names item kinds by the partition-key prefixes lib/store writes', () => {
+    // The adapters live in lib/store/dynamodb: read the folder recursively.
+    const storeSource = readdirSync(path.join(REPO_ROOT, 'lib/store'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(path.join(REPO_ROOT, 'lib/store', file), 'utf8'))
+      .join('\n');
+    for (const prefix of Object.values(ITEM_KINDS)) {
+      // A key built in place (`USER#${sub}`) or from a named prefix constant ('USER#').
+      expect([`\`${prefix}\${`, `'${prefix}'`].some((form) => storeSource.includes(form))).toBe(true);
+    }
+  });
+
+  it('gives risc no access to the client secret when the client ID is configured', () => {
+    const risc = statementsOfRole(template, logicalIdOf(stack, fn('risc').role));
+    expect(risc.flatMap((s) => toArray(s.Action)).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('without googleClientId, lets risc read the secret and warns at synth', () => {
+    const built = buildStack(project);
+    const risc = built.stack.functions.risc;
+    const variables = (
+      templateOf(built.stack).toJSON().Resources[logicalIdOf(built.stack, risc.function)].Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(variables).toHaveProperty('GOOGLE_CLIENT_SECRET_ARN');
+    expect(variables).not.toHaveProperty('GOOGLE_CLIENT_ID');
+    Annotations.fromStack(built.stack).hasWarning('*', Match.stringLikeRegexp('googleClientId is not set'));
+  });
+
   it('reads only the client secret', () => {
     const secretId = logicalIdOf(stack, stack.store.clientSecret);
-    for (const name of ['exchange', 'disconnect', 'risc', 'refreshWorker'] as const) {
+    for (const name of ['exchange', 'disconnect', 'refreshWorker'] as const) {
       const read = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).find(
         (s) => s.Action === 'secretsmanager:GetSecretValue',
       );
@@ -290,11 +357,37 @@ describe('token store', () => {
     });
   });
 
-  it('creates the client secret empty, for the platform team to fill in', () => {
+  it('creates the client secret empty, for the platform team to fill in, and keeps it on cdk destroy', () => {
     const secrets = Object.values(resourcesOfType(template, 'AWS::SecretsManager::Secret'));
     expect(secrets).toHaveLength(1);
     expect(secrets[0]?.Properties).not.toHaveProperty('GenerateSecretString');
     expect(secrets[0]?.Properties).not.toHaveProperty('SecretString');
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('lets the readers decrypt an imported secret under its customer-managed key, through Secrets Manager only', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:google/client-AbCdEf';
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/0b7e6a4c-1d2e-4f50-9a8b-7c6d5e4f3a2b';
+    const built = buildStack(project, { context: { ...CONTEXT, clientSecretArn: arn, clientSecretKmsKeyArn: keyArn } });
+    const imported = templateOf(built.stack);
+    for (const name of ['exchange', 'disconnect', 'refreshWorker'] as const) {
+      const decrypt = statementsOfRole(imported, logicalIdOf(built.stack, built.stack.functions[name].role)).filter(
+        (s) => s.Resource === keyArn,
+      );
+      expect(decrypt).toEqual([
+        expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] },
+              'kms:EncryptionContext:SecretARN': arn,
+            },
+          },
+        }),
+      ]);
+    }
+    const risc = statementsOfRole(imported, logicalIdOf(built.stack, built.stack.functions.risc.role));
+    expect(risc.filter((s) => s.Resource === keyArn)).toEqual([]);
   });
 
   it('imports an existing secret by ARN instead of creating one', () => {
@@ -313,6 +406,14 @@ describe('token store', () => {
 describe('refresh pipeline', () => {
   const queueId = () => logicalIdOf(stack, stack.pipeline.queue);
   const dlqId = () => logicalIdOf(stack, stack.pipeline.deadLetterQueue);
+
+  it('keeps both queues (revoke retries, dead letters) on cdk destroy, with 14 days of retention', () => {
+    for (const id of [queueId(), dlqId()]) {
+      const queue = template.toJSON().Resources[id];
+      expect(queue.DeletionPolicy).toBe('Retain');
+      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    }
+  });
 
   it('sends poison messages to an encrypted dead-letter queue after a few deliveries', () => {
     const queue = template.toJSON().Resources[queueId()].Properties;
@@ -358,7 +459,7 @@ describe('refresh pipeline', () => {
 });
 
 describe('connection events', () => {
-  const connectionEvents = () => stack.connectionEvents!;
+  const connectionEvents = () => stack.connectionEvents;
   const tableId = () => logicalIdOf(stack, stack.store.table);
 
   it('gives the token table a stream with the item before and after each write', () => {
@@ -396,7 +497,7 @@ describe('connection events', () => {
   it('publishes to the configured bus, and only there, when eventBusName is set', () => {
     const built = buildStack(project, { context: { eventBusName: 'acme-events' } }).stack;
     const withBus = templateOf(built);
-    const publisher = built.functions.connectionEvents!;
+    const publisher = built.functions.connectionEvents;
     const props = withBus.toJSON().Resources[logicalIdOf(built, publisher.function)].Properties;
     expect(props.Environment.Variables.EVENT_BUS_NAME).toBe('acme-events');
     const put = statementsOfRole(withBus, logicalIdOf(built, publisher.role)).find(
@@ -416,7 +517,7 @@ describe('connection events', () => {
           { Name: 'service', Value: 'google-offline-access' },
         ]),
         Threshold: 1,
-        AlarmDescription: expect.stringMatching(/Publish the OAuth consent screen/),
+        AlarmDescription: expect.stringMatching(/publish the OAuth consent screen/),
         AlarmActions: [{ Ref: logicalIdOf(stack, stack.observability.topic) }],
       }),
     );
@@ -447,11 +548,20 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles the default stage from the configuration', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 40 },
+  it('throttles each route on its own, so junk on one cannot starve RISC deliveries or sign-ins', () => {
+    const [stage] = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Stage'));
+    expect(stage?.Properties?.RouteSettings).toEqual({
+      'POST /authcode': { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 40 },
+      'POST /disconnect': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /risc': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
     });
+    // RouteSettings may only name routes that exist when the stage is created.
+    const routeIds = Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
+    expect(toArray(stage?.DependsOn as string[])).toEqual(expect.arrayContaining(routeIds));
+  });
+
+  it('keeps the access logs on cdk destroy', () => {
+    expect(template.toJSON().Resources[logicalIdOf(stack, stack.api.accessLogs)].DeletionPolicy).toBe('Retain');
   });
 
   it('writes access logs without bodies, query strings or authorization headers', () => {
@@ -469,7 +579,7 @@ describe('HTTP API', () => {
     expect(template.toJSON().Resources[logicalIdOf(stack, stack.api.api)].Properties.CorsConfiguration).toBeUndefined();
     const withCors = templateOf(buildStack(project, { context: { corsOrigins: 'https://app.example.com' } }).stack);
     withCors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'] }),
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['GET', 'POST'] }),
     });
   });
 });
@@ -477,48 +587,141 @@ describe('HTTP API', () => {
 describe('observability', () => {
   const alarms = () =>
     Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
+  const alarmOn = (metricName: string, dimensionValue: unknown) =>
+    alarms().find(
+      (a) => a.MetricName === metricName && JSON.stringify(a.Dimensions ?? []).includes(JSON.stringify(dimensionValue)),
+    );
 
-  it('alarms on the dead-letter queue depth', () => {
-    expect(alarms()).toContainEqual(
-      expect.objectContaining({
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalIdOf(stack, stack.pipeline.deadLetterQueue), 'QueueName'] },
-          },
-        ],
-      }),
+  it('has exactly this set of alarms', () => {
+    expect(stack.observability.alarms.map((alarm) => alarm.node.id).sort()).toEqual(
+      [
+        'DeadLetterQueueDepth',
+        'RefreshQueueStuck',
+        'RefreshNotDispatched',
+        ...ALL_FUNCTIONS.flatMap((name) => [`${FUNCTION_SPECS[name].id}Errors`, `${FUNCTION_SPECS[name].id}Throttles`]),
+        'ServerErrorRatePOSTauthcode',
+        'ServerErrorRatePOSTdisconnect',
+        'ServerErrorRatePOSTrisc',
+        'RevokedUsersSurge',
+      ].sort(),
+    );
+    // Plus the connection events' own two (their construct, not Observability's).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', stack.observability.alarms.length + 2);
+  });
+
+  it('alarms on any message in the dead-letter queue', () => {
+    const alarm = alarmOn('ApproximateNumberOfMessagesVisible', {
+      'Fn::GetAtt': [logicalIdOf(stack, stack.pipeline.deadLetterQueue), 'QueueName'],
+    });
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+  });
+
+  it('alarms when the refresh queue is not drained within a cycle or the redelivery window', () => {
+    const alarm = alarmOn('ApproximateAgeOfOldestMessage', {
+      'Fn::GetAtt': [logicalIdOf(stack, stack.pipeline.queue), 'QueueName'],
+    });
+    // rate(30 minutes) here; five deliveries of 18 minutes' visibility is longer.
+    expect(alarm).toMatchObject({ Threshold: 5 * 18 * 60, EvaluationPeriods: 3, Statistic: 'Maximum' });
+  });
+
+  it('alarms when the dispatcher misses its schedule (no invocation is a breach)', () => {
+    const alarm = alarmOn('Invocations', { Ref: logicalIdOf(stack, fn('refreshDispatch').function) });
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Period: 3600, // two periods of rate(30 minutes)
+    });
+  });
+
+  it.each(ALL_FUNCTIONS)('alarms on repeated errors and throttles of %s, never on a single one', (name) => {
+    const ref = { Ref: logicalIdOf(stack, fn(name).function) };
+    const errors = alarmOn('Errors', ref);
+    const throttles = alarmOn('Throttles', ref);
+    for (const alarm of [errors, throttles]) {
+      expect(alarm).toBeDefined();
+      expect(alarm?.Threshold as number).toBeGreaterThan(1);
+      expect(alarm?.DatapointsToAlarm as number).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it.each(['POST /authcode', 'POST /disconnect', 'POST /risc'])(
+    'alarms on the 5xx rate of %s, handled 5xx included',
+    (routeKey) => {
+      const rate = alarms().find(
+        (a) =>
+          JSON.stringify(a.Metrics ?? []).includes('ApiServerErrors') &&
+          JSON.stringify(a.Metrics ?? []).includes(routeKey),
+      );
+      expect(rate).toMatchObject({ Threshold: 5, EvaluationPeriods: 2, DatapointsToAlarm: 2 });
+      expect(JSON.stringify(rate?.Metrics)).toContain('requests >= 5');
+    },
+  );
+
+  it('alarms on a surge of revoked users from the refresh worker and from RISC together', () => {
+    const surge = alarms().find((a) => JSON.stringify(a.Metrics ?? []).includes('RevokedUsers'));
+    const metrics = JSON.stringify(surge?.Metrics);
+    expect(surge?.Threshold).toBe(100);
+    expect(metrics).toContain('"MetricName":"RevokedUsers","Namespace":"Acme/GoogleAccess"');
+    expect(metrics).toContain('"MetricName":"RiscRevocations","Namespace":"Acme/GoogleAccess"');
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalIdOf(stack, fn('risc').logGroup) },
+      MetricTransformations: [
+        Match.objectLike({ MetricName: 'RiscRevocations', MetricNamespace: 'Acme/GoogleAccess' }),
+      ],
+    });
+  });
+
+  it('counts the RISC revocations by what the risc receiver logs when it destroyed a grant', () => {
+    const receiver = readFileSync(path.join(REPO_ROOT, 'lib/risc/receiver.ts'), 'utf8');
+    // If these log lines change, change RISC_REVOCATIONS with them.
+    expect(receiver).toMatch(/logger\.info\(\s*'risc: token-revoked processed',[^;]*\brevokedUsers: /);
+    expect(receiver).toMatch(/logger\.info\(\s*`risc: \$\{name\} processed`,[^;]*\btokenDestroyed: /);
+    expect(RISC_REVOCATIONS.logPatternString).toBe(
+      '{ (($.message = "risc: token-revoked processed") && ($.revokedUsers[0] = "*")) || ' +
+        '(($.message = "risc: tokens-revoked processed") && ($.tokenDestroyed IS TRUE)) || ' +
+        '(($.message = "risc: account-disabled processed") && ($.tokenDestroyed IS TRUE)) }',
     );
   });
 
-  it.each(ALL_FUNCTIONS)('alarms on errors and throttles of %s', (name) => {
-    const dimensions = [{ Name: 'FunctionName', Value: { Ref: logicalIdOf(stack, fn(name).function) } }];
-    expect(alarms()).toContainEqual(expect.objectContaining({ MetricName: 'Errors', Dimensions: dimensions }));
-    expect(alarms()).toContainEqual(expect.objectContaining({ MetricName: 'Throttles', Dimensions: dimensions }));
-  });
-
-  it('alarms on the 5xx rate of POST /authcode', () => {
-    const rate = alarms().find((a) => JSON.stringify(a.Metrics ?? []).includes('ApiServerErrors'));
-    expect(JSON.stringify(rate?.Metrics)).toContain('POST /authcode');
-    expect(rate?.Threshold).toBe(5);
-  });
-
-  it('alarms on a surge of revoked users in the Powertools namespace', () => {
-    expect(alarms()).toContainEqual(
-      expect.objectContaining({
-        Namespace: 'Acme/GoogleAccess',
-        MetricName: 'RevokedUsers',
-        Dimensions: [{ Name: 'service', Value: 'google-offline-access' }],
-        Threshold: 100,
-      }),
-    );
+  it('says in every alarm what is wrong and what to do', () => {
+    for (const alarm of alarms()) expect(String(alarm.AlarmDescription)).toMatch(/\. Do: \S/);
   });
 
   it('notifies the topic, which mails the configured address', () => {
     for (const alarm of alarms())
       expect(alarm.AlarmActions).toEqual([{ Ref: logicalIdOf(stack, stack.observability.topic) }]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('NOBODY WILL RECEIVE ALARMS'));
+  });
+
+  it('warns loudly at synth when nobody will receive the alarms', () => {
+    const { stack: silent } = buildStack(project);
+    Annotations.fromStack(silent).hasWarning(
+      '/GoogleOfflineAccess/Observability',
+      Match.stringLikeRegexp('NOBODY WILL RECEIVE ALARMS: alarmEmail is not set'),
+    );
+    templateOf(silent).resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('keeps the metrics of two environments in one account apart', () => {
+    const namespaces = (context: Record<string, unknown>) => {
+      const built = templateOf(buildStack(project, { context }).stack);
+      const filters = Object.values(resourcesOfType(built, 'AWS::Logs::MetricFilter')).map((f) =>
+        JSON.stringify(f.Properties?.MetricTransformations),
+      );
+      const fns = Object.values(resourcesOfType(built, 'AWS::Lambda::Function')).map(
+        (f) =>
+          (f.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_METRICS_NAMESPACE,
+      );
+      return { filters, fns };
+    };
+    const production = namespaces({});
+    const staging = namespaces({ stackName: 'GoogleOfflineAccess-staging' });
+    expect(new Set(production.fns)).toEqual(new Set(['GoogleOfflineAccess']));
+    expect(new Set(staging.fns)).toEqual(new Set(['GoogleOfflineAccess-staging']));
+    for (const filter of staging.filters) expect(filter).toContain('"MetricNamespace":"GoogleOfflineAccess-staging"');
+    for (const filter of production.filters) expect(filter).toContain('"MetricNamespace":"GoogleOfflineAccess"');
   });
 
   it('has a dashboard', () => {
@@ -534,28 +737,11 @@ describe('observability', () => {
       'RefreshQueueUrl',
       'DeadLetterQueueUrl',
       'AlarmTopicArn',
+      'DashboardName',
+      'MetricsNamespace',
+      'RefreshDispatchFunctionName',
     ]) {
       template.hasOutput(output, {});
-    }
-  });
-});
-
-describe('while functions are still being written', () => {
-  it('wires only the functions whose entry file exists', () => {
-    const partial = new StubProject(['exchange']);
-    try {
-      const built = buildStack(partial);
-      const partialTemplate = templateOf(built.stack);
-      expect(Object.keys(built.stack.functions)).toEqual(['exchange']);
-      partialTemplate.resourceCountIs('AWS::Lambda::Function', 1);
-      partialTemplate.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
-      partialTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
-      // The queue keeps its shape, so wiring the worker later does not change it.
-      partialTemplate.hasResourceProperties('AWS::SQS::Queue', {
-        VisibilityTimeout: RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR * FUNCTION_SPECS.refreshWorker.timeout.toSeconds(),
-      });
-    } finally {
-      partial.remove();
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Builds the stack for assertions: against a stub `functions/` tree (the real handlers may
- * not exist yet, and their content does not matter to the template), with esbuild skipped
+ * Builds the stack for assertions: against a stub `functions/` tree (the handlers' content
+ * does not matter to the template, and stubs bundle in milliseconds), with esbuild skipped
  * unless a test asks for a real bundle.
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,14 +19,11 @@ export class StubProject {
   readonly root = mkdtempSync(path.join(tmpdir(), 'infra-stubs-'));
   readonly functionsDir = path.join(this.root, 'functions');
 
-  constructor(
-    functions: readonly FunctionName[] = ALL_FUNCTIONS,
-    handlerSource = 'export const handler = async () => ({});\n',
-  ) {
+  constructor(handlerSource = 'export const handler = async () => ({});\n') {
     writeFileSync(path.join(this.root, 'package-lock.json'), '{"lockfileVersion": 3}\n');
     // Lets esbuild resolve the repo's packages from the stub handlers.
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(this.root, 'node_modules'), 'dir');
-    for (const name of functions) {
+    for (const name of ALL_FUNCTIONS) {
       const folder = path.join(this.functionsDir, FUNCTION_SPECS[name].folder);
       mkdirSync(folder, { recursive: true });
       writeFileSync(path.join(folder, 'index.ts'), handlerSource);
@@ -60,7 +57,10 @@ export function buildStack(project: StubProject, options: BuildOptions = {}): Bu
       ...options.context,
     },
   });
-  const config = readInfraConfig((key) => app.node.tryGetContext(key));
+  const config = readInfraConfig(
+    (key) => app.node.tryGetContext(key),
+    Object.keys(app.node.getAllContext() as Record<string, unknown>),
+  );
   const stack = new GoogleOfflineAccessStack(app, config.stackName, {
     config,
     functionsDir: project.functionsDir,

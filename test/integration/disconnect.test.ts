@@ -10,11 +10,13 @@ import type { HttpApi } from '../../local/http-api';
 import {
   activeUserIds as activeUsersIn,
   captureOutput,
+  errorLines,
   signIn as signInAs,
   storedRefreshToken,
   userStoreOf,
   type LogCapture,
 } from '../support/steps';
+import { REJECTED_ID_TOKENS } from '../support/id-token-cases';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -143,7 +145,8 @@ describe('POST /disconnect', () => {
 
     // The refresh worker hands the message to retryRevocation once Google is back.
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
     expect(stack.google.tokenState('3004').refreshTokenActive).toBe(false);
   });
@@ -155,7 +158,8 @@ describe('POST /disconnect', () => {
     const [message] = await takeRevokeMessages();
     const { retryRevocation } = await import('../../lib/revocation');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     const deps = { cipher: tokenCipher(), oauth: (await googleServices()).oauth };
 
     // Without a queue to re-send to, the retry throws so that SQS redelivers the message.
@@ -197,7 +201,8 @@ describe('POST /disconnect', () => {
     await signIn('3006');
 
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message!, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3006').refreshTokenActive).toBe(true);
@@ -216,7 +221,8 @@ describe('POST /disconnect', () => {
     };
 
     const { retryRevocation } = await import('../../lib/revocation');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     await retryRevocation(message, { cipher: tokenCipher(), oauth: (await googleServices()).oauth, store });
 
     expect(stack.google.tokenState('3010').refreshTokenActive).toBe(false);
@@ -226,7 +232,8 @@ describe('POST /disconnect', () => {
     await signIn('3007');
     const { Disconnect } = await import('../../lib/disconnect');
     const { SqsRevocationQueue } = await import('../../lib/aws/sqs-queues');
-    const { googleServices, tokenCipher } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { tokenCipher } = await import('../../lib/runtime/cipher');
     const google = await googleServices();
     let raced = false;
     const disconnect = new Disconnect({
@@ -289,6 +296,98 @@ describe('POST /disconnect', () => {
     expect(response.body.error).toBe('invalid_id_token');
     expect((await store.getUser('3009'))?.status).toBe('active');
     expect(stack.google.tokenState('3009').refreshTokenActive).toBe(true);
+  });
+
+  describe('bearer ID token verification', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const bearer = (token: string) => ({ 'x-requested-with': 'com.example.app', authorization: `Bearer ${token}` });
+
+    /** Posts a disconnect for 3020 and expects 401 with nothing changed and no error logged. */
+    async function expectRefused(token: string) {
+      if (!(await store.getUser('3020'))) await signIn('3020');
+      const mark = logs.text().length;
+
+      const response = await postDisconnect(bearer(token));
+
+      expect(response).toEqual({ status: 401, body: { error: 'invalid_id_token', message: expect.any(String) } });
+      expect((await store.getUser('3020'))?.status).toBe('active');
+      expect(stack.google.tokenState('3020').refreshTokenActive).toBe(true);
+      expect(errorLines(logs.text().slice(mark))).toEqual([]);
+    }
+
+    it.each(REJECTED_ID_TOKENS)('answers 401 for %s and changes nothing', async (_what, override) => {
+      const { tamper, claims } = override(stack.clientId);
+      await expectRefused(idTokenFor('3020', { ...(tamper ? { tamper } : {}), ...(claims ? { claims } : {}) }));
+    });
+
+    it.each([
+      ['a JSON null header', 'bnVsbA.e30.'],
+      ['a JSON null payload', 'e30.bnVsbA.'],
+      ['both parts JSON null', 'bnVsbA.bnVsbA.'],
+      ['a header that is a JSON string', `${Buffer.from('"RS256"').toString('base64url')}.e30.`],
+      ['two parts', 'e30.e30'],
+    ])('answers 401 for %s without logging an error', async (_what, token) => {
+      await expectRefused(token);
+    });
+
+    it('requires a recent sign-in: an ID token issued over 10 minutes ago is refused', async () => {
+      await expectRefused(idTokenFor('3020', { iat: now() - 11 * 60, exp: now() - 11 * 60 + 3600 }));
+    });
+
+    it('accepts an ID token issued 9 minutes ago', async () => {
+      await signIn('3021');
+      const token = idTokenFor('3021', { iat: now() - 9 * 60, exp: now() - 9 * 60 + 3600 });
+      expect(await postDisconnect(bearer(token))).toEqual({
+        status: 200,
+        body: { userId: '3021', disconnected: true },
+      });
+    });
+  });
+
+  it('answers 503 when Google’s certificates cannot be fetched, never treating the token as verified', async () => {
+    await signIn('3022');
+    // A cold function: no certificates cached yet.
+    let handler: (event: unknown) => Promise<unknown> = () => Promise.reject(new Error('not loaded'));
+    await jest.isolateModulesAsync(async () => {
+      handler = (await import('../../functions/disconnect')).handler as typeof handler;
+    });
+    stack.google.injectFault({ endpoint: 'certs', kind: 503, count: 5 });
+
+    const result = (await handler({
+      headers: { 'x-requested-with': 'com.example.app', authorization: `Bearer ${idTokenFor('3022')}` },
+      isBase64Encoded: false,
+      requestContext: {},
+    })) as { statusCode: number; headers: Record<string, string>; body: string };
+
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toMatchObject({ error: 'upstream_unavailable' });
+    expect(Number(result.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await store.getUser('3022'))?.status).toBe('active');
+    expect(stack.google.tokenState('3022').refreshTokenActive).toBe(true);
+  });
+
+  it('warns at cold start when GOOGLE_ALLOWED_AZP is empty (any azp accepted), and only then', async () => {
+    const saved = process.env.GOOGLE_ALLOWED_AZP;
+    const coldStart = async (allowedAzp: string) => {
+      process.env.GOOGLE_ALLOWED_AZP = allowedAzp;
+      const mark = logs.text().length;
+      await jest.isolateModulesAsync(async () => {
+        await import('../../functions/disconnect');
+      });
+      return logs
+        .text()
+        .slice(mark)
+        .split('\n')
+        .filter((line) => line.includes('GOOGLE_ALLOWED_AZP is empty'));
+    };
+    try {
+      const warnings = await coldStart('');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('"level":"WARN"');
+      expect(await coldStart('android.apps.googleusercontent.com')).toEqual([]);
+    } finally {
+      process.env.GOOGLE_ALLOWED_AZP = saved;
+    }
   });
 
   it('never puts a token in a response, a queue message or a log line', () => {

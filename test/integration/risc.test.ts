@@ -12,6 +12,7 @@ import {
   activeUserIds as activeUsersIn,
   captureOutput,
   cipherOf,
+  errorLines,
   userStoreOf,
   type LogCapture,
 } from '../support/steps';
@@ -175,6 +176,40 @@ describe('POST /risc', () => {
     await expectUntouched('4008', before);
   });
 
+  it('accepts typ written as the media type application/secevent+jwt', async () => {
+    await signIn('4016');
+    const response = await push(
+      securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account('4016') }, { typ: 'application/secevent+jwt' }),
+    );
+    expect(response.status).toBe(202);
+    await expectRevoked('4016', 'risc:tokens-revoked');
+  });
+
+  it('answers 503 and changes nothing when the JWKS cannot be fetched, then acts on the redelivery', async () => {
+    await signIn('4017');
+    const before = await store.getUser('4017');
+    const { createRiscReceiver } = await import('../../lib/risc');
+    const { UpstreamUnavailableError } = await import('../../lib/errors');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { securityEventLedger } = await import('../../lib/runtime/aws');
+    const google = await googleServices();
+    const receiver = createRiscReceiver({
+      store,
+      securityEvents: securityEventLedger(),
+      audiences: google.trustedClientIds,
+      endpoints: google.endpoints,
+      issuer: RISC_ISSUER,
+    });
+    const set = securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account('4017') }, { jti: 'jti-jwks-down-4017' });
+    stack.google.injectFault({ endpoint: 'certs', kind: 503, count: 1 });
+
+    await expect(receiver.receive(set)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expectUntouched('4017', before);
+
+    await expect(receiver.receive(set)).resolves.toMatchObject({ replay: false });
+    await expectRevoked('4017', 'risc:tokens-revoked');
+  });
+
   it('accepts a SET addressed to an app client ID', async () => {
     await signIn('4009');
     const response = await push(
@@ -258,17 +293,40 @@ describe('POST /risc', () => {
         (sub: string, id: string) =>
           securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account(sub) }, { jti: id, iss: 'https://evil.example/' }),
       ],
+      [
+        'typ JWT instead of secevent+jwt',
+        'typ',
+        (sub: string, id: string) =>
+          securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account(sub) }, { jti: id, typ: 'JWT' }),
+      ],
+      [
+        'no typ',
+        'typ-missing',
+        (sub: string, id: string) =>
+          securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account(sub) }, { jti: id, typ: null }),
+      ],
+      ['no events', 'events', (_sub: string, id: string) => securityEvent({}, { jti: id })],
+      [
+        'an empty jti',
+        'jti',
+        (sub: string) => securityEvent({ [RISC_EVENT_TYPES.tokensRevoked]: account(sub) }, { jti: '' }),
+      ],
       ['a body that is not a JWT', undefined, () => 'this is not a security event token'],
+      ['a JSON null header', undefined, () => 'bnVsbA.e30.'],
+      ['a JSON null payload', undefined, () => 'e30.bnVsbA.'],
+      ['both parts JSON null', undefined, () => 'bnVsbA.bnVsbA.'],
     ])('%s', async (_why, key, build) => {
       const sub = '4013';
       if (!(await store.getUser(sub))) await signIn(sub);
       const before = await store.getUser(sub);
       const id = `jti-rejected-${key}`;
+      const mark = logs.text().length;
 
       const response = await push(build(sub, id));
 
       expect(response.status).toBe(400);
       expect(response.body).toEqual({ error: 'invalid_token', message: expect.any(String) });
+      expect(errorLines(logs.text().slice(mark))).toEqual([]);
       await expectUntouched(sub, before);
       // The jti was not recorded: a genuine event with that jti would still be acted on.
       if (key) {
@@ -288,8 +346,9 @@ describe('POST /risc', () => {
   it('forgets the jti when acting fails, so that Google’s redelivery is acted on', async () => {
     await signIn('4014');
     const { RiscReceiver, SecurityEventTokenVerifier, RiscConfigurationSource } = await import('../../lib/risc');
-    const { RemoteKeySet } = await import('../../lib/google/jwt');
-    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
+    const { GoogleKeySet } = await import('../../lib/google/token-verifier');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { securityEventLedger } = await import('../../lib/runtime/aws');
     const google = await googleServices();
     /** DynamoDB failing once mid-event: the one fault no emulator plays for us. */
     class FlakyStore extends DynamoUserStore {
@@ -303,7 +362,7 @@ describe('POST /risc', () => {
     const receiver = new RiscReceiver({
       store: new FlakyStore(new DynamoDBClient({}), stack.aws.tableName),
       securityEvents: securityEventLedger(),
-      verifier: new SecurityEventTokenVerifier(new RemoteKeySet(() => configuration.jwksUri(), 'jwks'), {
+      verifier: new SecurityEventTokenVerifier(new GoogleKeySet(() => configuration.jwksUri(), 'jwks'), {
         audiences: google.trustedClientIds,
         issuer: RISC_ISSUER,
       }),
@@ -325,7 +384,8 @@ describe('POST /risc', () => {
     const before = await store.getUser('4015');
     const { createRiscReceiver } = await import('../../lib/risc');
     const { UpstreamUnavailableError } = await import('../../lib/errors');
-    const { googleServices, securityEventLedger } = await import('../../lib/runtime/shared');
+    const { googleServices } = await import('../../lib/runtime/google');
+    const { securityEventLedger } = await import('../../lib/runtime/aws');
     const google = await googleServices();
     // A cold receiver: nothing cached yet, so it must reach the discovery document first.
     const receiver = createRiscReceiver({

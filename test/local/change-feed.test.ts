@@ -50,9 +50,9 @@ describe('the change feed', () => {
     await table('shapes');
     const stream = feed.enableStream('shapes');
     const seen: DynamoDBRecord[] = [];
-    const consumer = stream.attach(async (event) => {
+    const consumer = stream.attach((event) => {
       seen.push(...event.Records);
-      return { batchItemFailures: [] };
+      return Promise.resolve({ batchItemFailures: [] });
     });
     const key = { pk: { S: 'USER#1' } };
     await dynamo.send(
@@ -111,12 +111,13 @@ describe('the change feed', () => {
     const onFailure: DynamoDBRecord[] = [];
     const ids = (event: DynamoDBStreamEvent) => event.Records.map((r) => r.dynamodb!.Keys!.pk!.S!);
     const consumer = stream.attach(
-      async (event) => {
+      (event) => {
         batches.push(ids(event));
         const b = event.Records.find((r) => r.dynamodb!.Keys!.pk!.S === 'b');
-        if (b && failB-- > 0) return { batchItemFailures: [{ itemIdentifier: b.dynamodb!.SequenceNumber! }] };
-        if (ids(event).includes('d')) throw new Error('poison');
-        return { batchItemFailures: [] };
+        if (b && failB-- > 0)
+          return Promise.resolve({ batchItemFailures: [{ itemIdentifier: b.dynamodb!.SequenceNumber! }] });
+        if (ids(event).includes('d')) return Promise.reject(new Error('poison'));
+        return Promise.resolve({ batchItemFailures: [] });
       },
       { retryDelayMs: 1, maxRetries: 2, onFailure: (records) => onFailure.push(...records) },
     );

@@ -143,3 +143,8 @@ export function captureOutput(): LogCapture {
     },
   };
 }
+
+/** The error-level lines of captured Powertools output (a rejected request must log none). */
+export function errorLines(text: string): string[] {
+  return text.split('\n').filter((line) => /"level":"(ERROR|CRITICAL)"/.test(line));
+}

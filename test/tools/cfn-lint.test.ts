@@ -16,7 +16,6 @@ let templateFile: string;
 beforeAll(() => {
   // The stub imports the SDK so that the bundle shows whether the SDK is bundled or external.
   project = new StubProject(
-    undefined,
     "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const handler = async () => String(new SQSClient({}).config.apiVersion);\n",
   );
   outdir = mkdtempSync(path.join(tmpdir(), 'infra-cdk-out-'));

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prefixHash, riscTokenHash } from '../../lib/crypto/envelope';
-import { RemoteKeySet } from '../../lib/google/jwt';
+import { GoogleKeySet } from '../../lib/google/token-verifier';
 import {
   InvalidSecurityEventError,
   RISC_EVENT_TYPES,
@@ -113,7 +113,7 @@ describe('SecurityEventTokenVerifier', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const configuration = new RiscConfigurationSource(`${base}/.well-known/risc-configuration`);
-    const keys = new RemoteKeySet(() => configuration.jwksUri(), 'jwks', { maxKidRefetchesPerMinute: 100 });
+    const keys = new GoogleKeySet(() => configuration.jwksUri(), 'jwks', { maxKidRefetchesPerMinute: 100 });
     verifier = new SecurityEventTokenVerifier(keys, { audiences: [CLIENT, APP], issuer: ISSUER });
   });
 

@@ -161,7 +161,14 @@ function userTokenResponse(
     accessToken,
   });
   const idToken = issue.scopes.includes(SCOPES.openid)
-    ? ctx.issued.add(signIdTokenWithOverride(ctx.keys, claims, issue.idTokenOverride ?? {}))
+    ? ctx.issued.add(
+        signIdTokenWithOverride(
+          ctx.keys,
+          claims,
+          issue.idTokenOverride ?? {},
+          ctx.clients.get(grant.clientId)?.clientSecret,
+        ),
+      )
     : undefined;
   return json(
     200,

@@ -1,6 +1,6 @@
 /** Security Event Tokens (RFC 8417) as Google's Cross-Account Protection sends them. */
 import { randomBytes } from 'node:crypto';
-import type { JwtClaims } from '../jwt';
+import { signJwt, type JwtClaims } from '../jwt';
 import type { SigningKeyRing } from '../signing-keys';
 
 export const RISC_ISSUER = 'https://accounts.google.com/';
@@ -25,6 +25,8 @@ export interface SecurityEventRequest {
   iss?: string;
   /** Header `kid` override (the token is still signed with the current key). */
   kid?: string;
+  /** Header `typ` override (default `secevent+jwt`, as RFC 8417 asks); `null` leaves it out. */
+  typ?: string | null;
 }
 
 export function signSecurityEvent(keys: SigningKeyRing, request: SecurityEventRequest, nowSeconds: number): string {
@@ -36,5 +38,7 @@ export function signSecurityEvent(keys: SigningKeyRing, request: SecurityEventRe
     ...(request.exp === undefined ? {} : { exp: request.exp }),
     events: request.events,
   };
-  return keys.sign(claims, { kid: request.kid, typ: 'secevent+jwt' });
+  if (request.typ === null)
+    return signJwt({ alg: 'RS256', kid: request.kid ?? keys.current.kid }, claims, keys.current.privateKey);
+  return keys.sign(claims, { kid: request.kid, typ: request.typ ?? 'secevent+jwt' });
 }

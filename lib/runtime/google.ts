@@ -1,31 +1,12 @@
-/**
- * The adapters and Google services that several functions share, each built once per
- * execution environment from the environment (tests build the same objects against the
- * emulators by setting the environment first). Every function's own wiring is in the
- * module beside this one that carries its name.
- */
-import { dynamoClient, kmsClient, secretsClient, sqsClient } from '../aws/clients';
-import { kmsCipher } from '../aws/kms-data-keys';
-import { SqsRevocationQueue } from '../aws/sqs-queues';
-import { googleConfig, requireEnv, type GoogleConfig } from '../config';
+/** The Google services functions share, built once per execution environment. */
+import { secretsClient } from '../aws/clients/secrets-manager';
+import { googleConfig, type GoogleConfig } from '../config';
 import { loadClientCredentials, type OAuthClientCredentials } from '../google/client-secret';
 import { googleEndpoints, type GoogleEndpoints } from '../google/endpoints';
-import { IdTokenVerifier } from '../google/id-token';
-import { RemoteKeySet } from '../google/jwt';
 import { GoogleOAuth } from '../google/oauth';
+import { GoogleKeySet, IdTokenVerifier } from '../google/token-verifier';
+import { logger } from '../log';
 import { once, onceAsync } from '../memo';
-import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
-import { DynamoSecurityEventLedger } from '../store/dynamodb/security-event-ledger';
-import { DynamoUserStore } from '../store/dynamodb/user-store';
-
-const tableName = once(() => requireEnv('TABLE_NAME'));
-
-export const userStore = once(() => new DynamoUserStore(dynamoClient(), tableName()));
-export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
-export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
-/** Only functions that decrypt are handed a KMS key (risc and the dispatcher are not). */
-export const tokenCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID')));
-export const revocationQueue = once(() => new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL')));
 
 export interface GoogleServices {
   config: GoogleConfig;
@@ -40,7 +21,14 @@ export interface GoogleServices {
 const googleSetup = once(() => {
   const config = googleConfig();
   const endpoints = googleEndpoints(config.emulatorHost);
-  const certs = new RemoteKeySet(endpoints.pemCertsUrl, 'pem-certificates');
+  const certs = new GoogleKeySet(endpoints.pemCertsUrl, 'pem-certificates');
+  if (!config.allowedAzp.length) {
+    // Loud on purpose: without it, an ID token Google issued to any app for our server client is accepted.
+    logger.warn(
+      'GOOGLE_ALLOWED_AZP is empty: ID tokens are accepted whatever app client (azp) they were issued to. ' +
+        'Set it to your Android/iOS client IDs.',
+    );
+  }
   return { config, endpoints, certs };
 });
 
