@@ -34,6 +34,10 @@ export const CONTEXT_DEFAULTS = {
   disconnectRateLimit: 5,
   disconnectBurstLimit: 10,
   disconnectConcurrency: 5,
+  // Apps poll it on resume and after sign-in: cheap (one GetItem), so a roomier allowance.
+  connectionRateLimit: 20,
+  connectionBurstLimit: 40,
+  connectionConcurrency: 10,
   riscRateLimit: 10,
   riscBurstLimit: 20,
   riscConcurrency: 5,
@@ -64,7 +68,7 @@ const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
  * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
  * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
  */
-export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'risc'] as const;
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc'] as const;
 
 export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
 

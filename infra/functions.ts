@@ -42,6 +42,13 @@ export const FUNCTION_SPECS = {
     // Certificates (5 s) and the revoke call (10 s): a revoke that does not answer is queued for retry.
     timeout: Duration.seconds(15),
   },
+  connection: {
+    id: 'Connection',
+    folder: 'connection',
+    description: 'GET /connection: the signed-in user offline-access status and reason, never a token',
+    memorySize: 512,
+    timeout: Duration.seconds(10),
+  },
   risc: {
     id: 'Risc',
     folder: 'risc',

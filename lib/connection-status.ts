@@ -50,37 +50,57 @@ export interface ConnectionState {
 export const isConnectionReason = (value: unknown): value is ConnectionReason =>
   typeof value === 'string' && (CONNECTION_REASONS as readonly string[]).includes(value);
 
+/** Reasons under which Google still holds the user's (partial) grant, so its scopes still count. */
+const GRANT_KEPT: ReadonlySet<ConnectionReason> = new Set(['no_refresh_token', 'missing_scopes']);
+
 /**
  * Where a user stands, from their record (`undefined`: never seen) and the scopes the
- * deployment requires. Pure: no clock, no I/O.
+ * deployment requires. Pure: no clock, no I/O. A grant that is gone (revoked, disconnected)
+ * holds no scopes, whatever the record remembers: `grantedScopes` is empty then.
  */
 export function connectionStatus(
-  record: Pick<UserRecord, 'status' | 'refreshToken' | 'grantedScopes' | 'reason'> | undefined,
+  record: Pick<UserRecord, 'status' | 'refreshToken' | 'grantedScopes' | 'reason' | 'revokedReason'> | undefined,
   requiredScopes: readonly string[],
 ): ConnectionState {
-  const grantedScopes = record?.grantedScopes ?? [];
-  const missingScopes = requiredScopes.filter((scope) => !grantedScopes.includes(scope));
-  const lost = (status: ConnectionStatus, reason: ConnectionReason): ConnectionState => ({
+  const { status, reason } = statusOf(record, requiredScopes);
+  const grantedScopes =
+    record && (status === 'active' || (reason && GRANT_KEPT.has(reason))) ? record.grantedScopes : [];
+  return {
     status,
-    reason,
-    offlineAccess: false,
+    ...(reason ? { reason } : {}),
+    offlineAccess: status === 'active',
     grantedScopes,
-    missingScopes,
-  });
-  if (!record) return { status: 'not_connected', offlineAccess: false, grantedScopes, missingScopes };
+    missingScopes: requiredScopes.filter((scope) => !grantedScopes.includes(scope)),
+  };
+}
+
+function statusOf(
+  record: Pick<UserRecord, 'status' | 'refreshToken' | 'grantedScopes' | 'reason' | 'revokedReason'> | undefined,
+  requiredScopes: readonly string[],
+): Pick<ConnectionState, 'status' | 'reason'> {
+  if (!record) return { status: 'not_connected' };
   switch (record.status) {
     case 'disconnected':
-      return lost('disconnected', 'user_disconnected');
+      return { status: 'disconnected', reason: 'user_disconnected' };
     case 'revoked':
-      // Records revoked before reasons were kept carry none: Google said the grant is gone.
-      return lost('needs_reconnect', isConnectionReason(record.reason) ? record.reason : 'revoked');
+      return { status: 'needs_reconnect', reason: revokedReason(record) };
     case 'active':
-      if (!record.refreshToken) return lost('needs_reconnect', 'no_refresh_token');
-      if (missingScopes.length) return lost('needs_reconnect', 'missing_scopes');
-      return { status: 'active', offlineAccess: true, grantedScopes, missingScopes };
+      if (!record.refreshToken) return { status: 'needs_reconnect', reason: 'no_refresh_token' };
+      if (requiredScopes.some((scope) => !record.grantedScopes.includes(scope)))
+        return { status: 'needs_reconnect', reason: 'missing_scopes' };
+      return { status: 'active' };
     default:
-      return lost('needs_reconnect', 'no_refresh_token');
+      return { status: 'needs_reconnect', reason: 'no_refresh_token' };
   }
+}
+
+/** The stored reason; records revoked before reasons were kept are read from their detail. */
+function revokedReason(record: Pick<UserRecord, 'reason' | 'revokedReason'>): ConnectionReason {
+  if (isConnectionReason(record.reason)) return record.reason;
+  const detail = record.revokedReason;
+  if (isConnectionReason(detail)) return detail;
+  if (detail?.startsWith('risc:account-disabled')) return 'account_disabled';
+  return 'revoked';
 }
 
 /** Whether two states differ in what the apps are told (status or reason): an event is due. */

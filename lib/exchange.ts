@@ -42,6 +42,7 @@ export interface ExchangeDependencies {
   oauth: Pick<GoogleGateway, 'redeemCode'>;
   idTokens: IdTokenVerifier;
   requiredScopes: readonly string[];
+  /** The deployment's `GOOGLE_REDIRECT_URI`: used when a request names no `redirectUri`. */
   redirectUri: string;
   now?: () => number;
 }
@@ -63,6 +64,20 @@ export function validateAuthCode(value: unknown): string {
   return value.trim();
 }
 
+/** The flows a code can come from: `''` an Android server auth code, `postmessage` the web popup code client. */
+export const REDIRECT_URIS = ['', 'postmessage'] as const;
+export type RedirectUri = (typeof REDIRECT_URIS)[number];
+
+/**
+ * The optional `redirectUri` field: `undefined` when absent (the deployment's
+ * `GOOGLE_REDIRECT_URI` applies). @throws InvalidRequestError for any value but `''` or `postmessage`.
+ */
+export function validateRedirectUri(value: unknown): RedirectUri | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (REDIRECT_URIS as readonly string[]).includes(value)) return value as RedirectUri;
+  throw new InvalidRequestError('redirectUri must be "" (Android) or "postmessage" (web popup code client)');
+}
+
 export class AuthCodeExchange {
   private readonly now: () => number;
 
@@ -75,10 +90,11 @@ export class AuthCodeExchange {
    * answer and Google sees it once, however many copies arrive at the same time.
    * @throws AppError with the contract's codes.
    */
-  async exchange(authCode: string): Promise<ExchangeResponse> {
+  async exchange(authCode: string, options: { redirectUri?: string } = {}): Promise<ExchangeResponse> {
     rememberSecret(authCode);
+    const redirectUri = options.redirectUri ?? this.deps.redirectUri;
     const codeHash = createHash('sha256').update(authCode).digest('base64url');
-    const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode));
+    const outcome = await this.claimOrReplay(codeHash, () => this.redeemAndStore(authCode, redirectUri));
     if ('ok' in outcome) return outcome.ok;
     // A replayed failure: the same code and message as the first attempt's answer.
     throw new AppError(outcome.error.code, outcome.error.message);
@@ -129,8 +145,8 @@ export class AuthCodeExchange {
       .catch((error: unknown) => logger.warn('could not record exchange outcome', { error: String(error) }));
   }
 
-  private async redeemAndStore(authCode: string): Promise<ExchangeResponse> {
-    const { oauth, idTokens, requiredScopes, redirectUri } = this.deps;
+  private async redeemAndStore(authCode: string, redirectUri: string): Promise<ExchangeResponse> {
+    const { oauth, idTokens, requiredScopes } = this.deps;
     let tokens: GoogleTokens;
     try {
       tokens = await oauth.redeemCode(authCode, redirectUri);

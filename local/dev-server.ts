@@ -6,7 +6,7 @@
  * provisions the table and key; mounts every Lambda handler behind the local HTTP API on
  * 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -19,6 +19,7 @@ import { startHttpApi, type Routes } from './http-api';
 import { startKmsEmulator } from './kms-emulator';
 import { provisionLocal } from './provision';
 import { startSqsEmulator } from './sqs-emulator';
+import { startWebServer, type WebAppConfig } from './web-server';
 import { saveStackEnv, STACK_ENV_FILE } from './stack-env';
 
 const ROOT = resolve(__dirname, '..');
@@ -28,6 +29,7 @@ const HTTP_ROUTES: Record<string, string> = {
   'POST /authcode': 'exchange',
   'POST /disconnect': 'disconnect',
   'POST /risc': 'risc',
+  'GET /connection': 'connection',
 };
 
 const env = process.env;
@@ -135,7 +137,17 @@ async function main(): Promise<void> {
     );
   });
 
-  const api = await startHttpApi(routes, { port: port('PORT', 3000) });
+  // The example web app, on its own origin: the API allows it (and CORS_ORIGINS) by CORS, as the stack's corsOrigins would.
+  const webConfig = webAppConfig(googleUrl);
+  let web: { url: string; close(): Promise<void> } | undefined;
+  if (webConfig) {
+    web = await startWebServer(() => ({ ...webConfig, apiUrl: env.LOCAL_API_URL ?? '' }), {
+      port: port('WEB_PORT', 3001),
+    });
+    closers.push(() => web!.close());
+  }
+  const corsOrigins = [...(web ? [web.url] : []), ...(env.CORS_ORIGINS ?? '').split(',').filter(Boolean)];
+  const api = await startHttpApi(routes, { port: port('PORT', 3000), corsOrigins });
   closers.push(() => api.close());
   env.LOCAL_API_URL = api.url;
   await mkdir(join(ROOT, '.local'), { recursive: true });
@@ -157,6 +169,8 @@ async function main(): Promise<void> {
 
   console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
   console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
+  if (web) console.log(`Web app          ${web.url}  (open it in a browser; CORS allows it)`);
+  else console.log('Web app          not served: it needs the Google emulator or GOOGLE_CLIENT_SECRET_FILE');
   for (const line of lines) console.log(line);
   console.log(
     `Refresh cycle    every ${env.REFRESH_INTERVAL ?? '5m'} (REFRESH_INTERVAL); run one now with: npm run refresh`,
@@ -183,6 +197,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/** Where the page gets Google Identity Services and which client ID it uses; undefined when unknown. */
+function webAppConfig(googleUrl: string | undefined): Omit<WebAppConfig, 'apiUrl'> | undefined {
+  if (googleUrl && env.GOOGLE_CLIENT_SECRET_FILE) {
+    return { gisScriptUrl: `${googleUrl}/gsi/client`, clientId: clientIdOf(env.GOOGLE_CLIENT_SECRET_FILE) };
+  }
+  if (env.GOOGLE_CLIENT_SECRET_FILE) {
+    return {
+      gisScriptUrl: 'https://accounts.google.com/gsi/client',
+      clientId: clientIdOf(env.GOOGLE_CLIENT_SECRET_FILE),
+    };
+  }
+  return undefined;
+}
+
+function clientIdOf(file: string): string {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { web?: { client_id?: string } };
+  return json.web?.client_id ?? DEFAULT_LOCAL_CLIENT.clientId;
 }
 
 function pick(source: NodeJS.ProcessEnv, names: string[]): Record<string, string> {

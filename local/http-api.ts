@@ -2,7 +2,9 @@
  * A local stand-in for API Gateway's HTTP API: plain HTTP in, payload format 2.0 events
  * to the Lambda handlers, their results back out — the way API Gateway builds and reads
  * them (lower-cased headers, `rawQueryString` without `?`, `cookies`, base64 for non-text
- * bodies, 10 MB request limit, 413/404/500 answers of its own).
+ * bodies, 10 MB request limit, 413/404/500 answers of its own) — and its CORS: with
+ * `corsOrigins` set, preflights are answered by the gateway itself and an allowed `Origin`
+ * gets `access-control-allow-origin` on every answer, as `corsPreflight` does in the stack.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -23,12 +25,43 @@ export interface HttpApi extends LocalService {
   port: number;
 }
 
-export async function startHttpApi(routes: Routes, options: { port?: number } = {}): Promise<HttpApi> {
+export interface HttpApiOptions {
+  port?: number;
+  /** Origins allowed to call the API from a browser (exact match); none: CORS off, as in the stack by default. */
+  corsOrigins?: readonly string[];
+}
+
+/** What the stack's `corsPreflight` allows (infra/constructs/public-api.ts). */
+export const CORS_ALLOW_METHODS = ['GET', 'POST'];
+export const CORS_ALLOW_HEADERS = ['content-type', 'x-requested-with', 'authorization'];
+const CORS_MAX_AGE_S = 3600;
+
+export async function startHttpApi(routes: Routes, options: HttpApiOptions = {}): Promise<HttpApi> {
+  const cors = new Set(options.corsOrigins ?? []);
   const server = createServer((request, response) => {
+    const origin = request.headers.origin;
+    if (cors.size && origin && cors.has(origin)) {
+      response.setHeader('access-control-allow-origin', origin);
+      response.setHeader('vary', 'origin');
+    }
+    if (cors.size && request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+      return preflight(cors, request, response);
+    }
     void handle(routes, request, response);
   });
   const service = await listenOnLoopback(server, options.port ?? 3000);
   return { ...service, port: Number(new URL(service.url).port) };
+}
+
+/** API Gateway answers preflights itself: 204, with the CORS headers only for an allowed origin. */
+function preflight(cors: Set<string>, request: IncomingMessage, response: ServerResponse): void {
+  request.resume();
+  if (request.headers.origin && cors.has(request.headers.origin)) {
+    response.setHeader('access-control-allow-methods', CORS_ALLOW_METHODS.join(','));
+    response.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS.join(','));
+    response.setHeader('access-control-max-age', String(CORS_MAX_AGE_S));
+  }
+  response.writeHead(204).end();
 }
 
 async function handle(routes: Routes, request: IncomingMessage, response: ServerResponse): Promise<void> {

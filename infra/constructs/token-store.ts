@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TOKEN_PURPOSE } from '../../lib/crypto/envelope';
-import { TOKEN_TABLE, TOKEN_TABLE_INDEXES } from '../../lib/store/table-definition';
+import { ITEM_KINDS, TOKEN_TABLE, TOKEN_TABLE_INDEXES, type ItemKind } from '../../lib/store/table-definition';
 
 /** Item-level DynamoDB actions a function may be granted on the token table. */
 export type TableItemAction =
@@ -14,21 +14,6 @@ export type TableItemAction =
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:ConditionCheckItem';
-
-/**
- * The kinds of item in the table, by the prefix of their partition key (`lib/store` writes
- * them; a test checks the prefixes there). Item grants name the kinds a function owns.
- */
-export const ITEM_KINDS = {
-  /** `USER#<sub>`: the user's record. */
-  user: 'USER#',
-  /** `AUTHCODE#<sha256(code)>`: the exchange ledger (one record per redeemed code). */
-  exchange: 'AUTHCODE#',
-  /** `RISC#<jti>`: the security-event ledger. */
-  securityEvent: 'RISC#',
-} as const;
-
-export type ItemKind = keyof typeof ITEM_KINDS;
 
 /** Index-level actions; each grant names the indexes it covers. */
 export type TableIndexAction = 'dynamodb:Query' | 'dynamodb:Scan';

@@ -148,6 +148,13 @@ export function fromGoogleError(error: unknown, operation: string): AppError {
       ...(subtype ? { subtype } : {}),
     });
   }
+  if (googleError === 'redirect_uri_mismatch') {
+    // We only ever send '' or 'postmessage', both always valid: the code came from the other flow.
+    return new InvalidGrantError(
+      'Google rejected the code: it was issued for another flow (send redirectUri "postmessage" for web popup codes, "" for Android)',
+      googleError,
+    );
+  }
   if (status === 429 || (status !== undefined && status >= 500)) {
     return new UpstreamUnavailableError(`Google is unavailable (${operation})`, { cause: summary, ...context });
   }

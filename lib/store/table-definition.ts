@@ -14,6 +14,22 @@
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
+/**
+ * The kinds of item, by the prefix of their partition key. The adapters build keys from
+ * these, and the CDK stack grants item access by them (`dynamodb:LeadingKeys`), so a new
+ * kind of item needs its own entry here and its own grant there.
+ */
+export const ITEM_KINDS = {
+  /** `USER#<sub>`: the user's record. */
+  user: 'USER#',
+  /** `AUTHCODE#<sha256(code)>`: the exchange ledger (one record per redeemed code). */
+  exchange: 'AUTHCODE#',
+  /** `RISC#<jti>`: the security-event ledger. */
+  securityEvent: 'RISC#',
+} as const;
+
+export type ItemKind = keyof typeof ITEM_KINDS;
+
 export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: string;

@@ -2,6 +2,7 @@
  * One Google emulator instance: its state, its HTTP server, and the programmatic
  * control methods (each also reachable over HTTP under /emulator/).
  */
+import { browserRoutes } from './browser/routes';
 import { EmulatorClock, unixSeconds } from './clock';
 import type { EmulatorContext } from './context';
 import { controlRoutes } from './control/routes';
@@ -116,6 +117,7 @@ export class GoogleEmulator {
       ...tokeninfoRoutes(this.ctx),
       ...driveRoutes(this.ctx),
       ...riscRoutes(this.ctx),
+      ...browserRoutes(this.ctx),
       ...controlRoutes(this),
     ]);
     this.server = new EmulatorServer({ router, faults: this.faults, log: this.log, clock });

@@ -15,8 +15,21 @@ export interface EmulatorRequest {
 export interface EmulatorResponse {
   status: number;
   headers?: Record<string, string>;
-  /** Sent as JSON. */
+  /** Sent as JSON, unless it is a `RawBody`. */
   body: unknown;
+}
+
+/** A body sent as is (the browser-facing pages and script), with its own content type. */
+export class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
+}
+
+/** An HTML page or a script, never cached (each carries per-request state). */
+export function raw(status: number, contentType: string, text: string, headers: Record<string, string> = {}) {
+  return json(status, new RawBody(contentType, text), { 'cache-control': 'no-store', ...headers });
 }
 
 /** Thrown anywhere below a route to answer with `response` (bad input, auth failures). */

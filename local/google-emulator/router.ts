@@ -6,8 +6,8 @@ export interface Route {
   method: string;
   /** Segments starting with `:` capture; `stream:update` style segments are literal. */
   pattern: string;
-  /** Google endpoints are logged and can be faulted; control routes are neither. */
-  endpoint: GoogleEndpoint | 'control';
+  /** Google endpoints are logged and can be faulted; control and browser (sign-in pages) routes are neither. */
+  endpoint: GoogleEndpoint | 'control' | 'browser';
   /** Who the request concerns, read before handling (a code is still unredeemed here). */
   describe?: (request: EmulatorRequest) => RequestFacts;
   handle: (request: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>;

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { EmulatorClock } from './clock';
 import { faultResponse, type FaultInjector, type FaultKind } from './faults';
-import { apiError, notFound, ResponseError, type EmulatorRequest, type EmulatorResponse } from './http';
+import { apiError, notFound, RawBody, ResponseError, type EmulatorRequest, type EmulatorResponse } from './http';
 import type { GoogleEndpoint, RequestFacts, RequestLog, RequestLogEntry } from './request-log';
 import type { Route, Router } from './router';
 
@@ -76,7 +76,7 @@ export class EmulatorServer {
       body,
       params,
     };
-    if (route.endpoint === 'control') return send(res, await respond(route, request));
+    if (route.endpoint === 'control' || route.endpoint === 'browser') return send(res, await respond(route, request));
 
     const facts = describe(route, request);
     const entry: UnansweredEntry = { method, path: url.pathname, endpoint: route.endpoint, ...facts };
@@ -141,6 +141,12 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {
 }
 
 function send(res: ServerResponse, response: EmulatorResponse): void {
+  if (response.body instanceof RawBody) {
+    res
+      .writeHead(response.status, { 'content-type': response.body.contentType, ...response.headers })
+      .end(response.body.text);
+    return;
+  }
   res
     .writeHead(response.status, { 'content-type': 'application/json; charset=UTF-8', ...response.headers })
     .end(JSON.stringify(response.body));

@@ -68,12 +68,13 @@ describe('cdk-nag AwsSolutions checks', () => {
         'AwsSolutions-SNS2 @ Observability/AlarmTopic',
         // Each route authenticates its caller in the function (auth code, ID token, signed SET).
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--authcode',
+        'AwsSolutions-APIG4 @ Api/HttpApi/GET--connection',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--disconnect',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--risc',
         // The connection-events stream's on-failure destination is itself the last stop.
         'AwsSolutions-SQS3 @ ConnectionEventsStream/OnFailureQueue',
         // The runtime is pinned to the Node.js version the code is tested on.
-        ...['Exchange', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker', 'ConnectionEvents'].map(
+        ...['Exchange', 'Connection', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker', 'ConnectionEvents'].map(
           (id) => `AwsSolutions-L1 @ ${id}/Resource`,
         ),
       ].sort(),

@@ -86,6 +86,42 @@ describe('npm start', () => {
     // The table's stream reached the connection-events handler, which published the change.
     await waitFor(/event {2}Connection Status Changed {2}user dev-1: not_connected → active/);
 
+    // The web app on its own origin, configured for the emulator and this API, which allows it by CORS.
+    const web = (await waitFor(/Web app\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const page = await fetch(web);
+    expect(page.headers.get('content-security-policy')).toContain(`script-src 'self' ${google}`);
+    expect(await page.text()).toContain('<script src="config.js">');
+    expect(await (await fetch(`${web}/config.js`)).text()).toContain(
+      JSON.stringify(
+        {
+          gisScriptUrl: `${google}/gsi/client`,
+          clientId: 'local-server-client.apps.googleusercontent.com',
+          apiUrl: api,
+        },
+        null,
+        2,
+      ),
+    );
+    expect((await fetch(`${web}/../package.json`)).status).toBe(404);
+    const preflight = await fetch(`${api}/connection`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: web,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(web);
+    const idToken = (await (
+      await fetch(`${google}/emulator/id-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sub: 'dev-1' }),
+      })
+    ).json()) as { idToken: string };
+    const connection = await fetch(`${api}/connection`, { headers: { authorization: `Bearer ${idToken.idToken}` } });
+    expect(await connection.json()).toMatchObject({ userId: 'dev-1', status: 'active' });
+
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

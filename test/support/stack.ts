@@ -32,7 +32,7 @@ export interface TestStack {
   /** The real connection-events handler on the table's stream. */
   connectionEvents: StreamConsumer;
   /** Mounts handlers behind the local HTTP API (call after importing them). */
-  serve(routes: Routes): Promise<HttpApi>;
+  serve(routes: Routes, options?: { corsOrigins?: string[] }): Promise<HttpApi>;
   close(): Promise<void>;
 }
 
@@ -109,8 +109,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     queueUrl: queue.QueueUrl!,
     eventBridge,
     connectionEvents,
-    async serve(routes) {
-      const api = await startHttpApi(routes, { port: 0 });
+    async serve(routes, options = {}) {
+      const api = await startHttpApi(routes, { port: 0, ...options });
       closers.push(() => api.close());
       return api;
     },

@@ -2,12 +2,12 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ExchangeClaim, ExchangeLedger, ExchangeRecord } from '../exchange-ledger';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
 const PK = TOKEN_TABLE.partitionKey;
 const EXPIRES = TOKEN_TABLE.timeToLiveAttribute;
-const exchangeKey = (codeHash: string) => ({ [PK]: { S: `AUTHCODE#${codeHash}` } });
+const exchangeKey = (codeHash: string) => ({ [PK]: { S: `${ITEM_KINDS.exchange}${codeHash}` } });
 const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 
 export class DynamoExchangeLedger implements ExchangeLedger {

@@ -2,11 +2,11 @@
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { SecurityEventLedger } from '../security-event-ledger';
-import { TOKEN_TABLE } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE } from '../table-definition';
 import { Expression, isConditionFailure } from './expression';
 
 const PK = TOKEN_TABLE.partitionKey;
-const eventKey = (jti: string) => ({ [PK]: { S: `RISC#${jti}` } });
+const eventKey = (jti: string) => ({ [PK]: { S: `${ITEM_KINDS.securityEvent}${jti}` } });
 const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 
 export class DynamoSecurityEventLedger implements SecurityEventLedger {

@@ -8,7 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TOKEN_TABLE, type IndexDefinition } from '../table-definition';
+import { ITEM_KINDS, TOKEN_TABLE, type IndexDefinition } from '../table-definition';
 import type {
   ActiveUsersPage,
   GrantStatus,
@@ -22,7 +22,7 @@ import type {
 } from '../users';
 import { Expression, isConditionFailure } from './expression';
 
-export const USER_PREFIX = 'USER#';
+export const USER_PREFIX = ITEM_KINDS.user;
 const PK = TOKEN_TABLE.partitionKey;
 const userKey = (userId: string) => ({ [PK]: { S: `${USER_PREFIX}${userId}` } });
 

@@ -148,6 +148,8 @@ export function controlRoutes(emulator: GoogleEmulator): Route[] {
       });
     }),
     route('GET', '/tokens/:sub', (request) => emulator.tokenState(sub(request))),
+    // For leak assertions from other processes (the browser tests): loopback only, test values only.
+    route('GET', '/issued-secrets', () => ({ secrets: emulator.issuedSecrets() })),
   ];
 }
 
