@@ -45,6 +45,7 @@ describe('deployment parameters', () => {
       publicFunctions: {
         exchange: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 20 },
         disconnect: { rateLimit: 5, burstLimit: 10, reservedConcurrency: 5 },
+        connection: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 10 },
         risc: { rateLimit: 10, burstLimit: 20, reservedConcurrency: 5 },
       },
       corsOrigins: [],

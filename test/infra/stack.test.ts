@@ -549,6 +549,7 @@ describe('HTTP API', () => {
     expect(stage?.Properties?.RouteSettings).toEqual({
       'POST /authcode': { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 40 },
       'POST /disconnect': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /connection': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
       'POST /risc': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
     });
     // RouteSettings may only name routes that exist when the stage is created.
@@ -601,6 +602,7 @@ describe('observability', () => {
         ...ALL_FUNCTIONS.flatMap((name) => [`${FUNCTION_SPECS[name].id}Errors`, `${FUNCTION_SPECS[name].id}Throttles`]),
         'ServerErrorRatePOSTauthcode',
         'ServerErrorRatePOSTdisconnect',
+        'ServerErrorRateGETconnection',
         'ServerErrorRatePOSTrisc',
         'RevokedUsersSurge',
       ].sort(),
