@@ -41,12 +41,16 @@ export const CONTEXT_DEFAULTS = {
   riscRateLimit: 10,
   riscBurstLimit: 20,
   riscConcurrency: 5,
+  driveNotificationsRateLimit: 50,
+  driveNotificationsBurstLimit: 100,
+  driveNotificationsConcurrency: 10,
   alarmEmail: '',
   corsOrigins: '',
   metricsNamespace: '',
   revokedUsersAlarmThreshold: 100,
   eventBusName: '',
-} as const satisfies Record<string, string | number>;
+  drivePush: false,
+} as const satisfies Record<string, string | number | boolean>;
 
 export type ContextKey = keyof typeof CONTEXT_DEFAULTS;
 
@@ -68,7 +72,7 @@ const OWN_KEY_SHAPE = /^[A-Za-z][A-Za-z0-9_]*$/;
  * route throttle and reserved concurrency: `<name>RateLimit`, `<name>BurstLimit` and
  * `<name>Concurrency` in `CONTEXT_DEFAULTS` (tsc insists on all three).
  */
-export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc'] as const;
+export const PUBLIC_FUNCTIONS = ['exchange', 'disconnect', 'connection', 'risc', 'driveNotifications'] as const;
 
 export type PublicFunctionName = (typeof PUBLIC_FUNCTIONS)[number];
 
@@ -128,6 +132,11 @@ export interface InfraConfig {
   readonly revokedUsersAlarmThreshold: number;
   /** EventBridge bus (name) for connection events; absent: the account's default bus. */
   readonly eventBusName?: string;
+  /**
+   * Drive push: `POST /drive/notifications` and its function, and `DRIVE_PUSH_ADDRESS` for
+   * the worker, so `drive-changes` keeps a watch channel per user (needs it in `refreshJobs`).
+   */
+  readonly drivePush: boolean;
 }
 
 export class InfraConfigError extends Error {
@@ -260,6 +269,7 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
       'eventBusName',
       reader.optionalString('eventBusName', (v) => EVENT_BUS_NAME.test(v), 'an EventBridge bus name'),
     ),
+    drivePush: reader.boolean('drivePush'),
   };
   if (config.clientSecretKmsKeyArn && !config.clientSecretArn)
     problems.push(
@@ -267,6 +277,9 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     );
   if (new Set(config.refreshJobs).size !== config.refreshJobs.length)
     problems.push(`refreshJobs: a job is named twice in "${config.refreshJobs.join(',')}"`);
+  if (config.drivePush && !config.refreshJobs.includes('drive-changes')) {
+    problems.push('drivePush: needs the drive-changes job in refreshJobs');
+  }
   if (config.requiredScopes.length === 0) problems.push('requiredScopes: at least one scope is required');
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
@@ -382,6 +395,12 @@ class ContextReader {
       this.problems.push(`${key}: expected a number from ${min} to ${max}, got "${raw}"`);
     }
     return value;
+  }
+
+  boolean(key: ContextKey): boolean {
+    const raw = this.raw(key);
+    if (raw !== 'true' && raw !== 'false') this.problems.push(`${key}: expected true or false, got "${raw}"`);
+    return raw === 'true';
   }
 
   integer(key: ContextKey, min: number, max: number): number {

@@ -81,6 +81,14 @@ export const FUNCTION_SPECS = {
     // A batch of up to 100 stream records is at most 10 PutEvents calls.
     timeout: Duration.minutes(1),
   },
+  driveNotifications: {
+    id: 'DriveNotifications',
+    folder: 'drive-notifications',
+    description: 'POST /drive/notifications: Drive push notifications queue an early run of that user (drivePush only)',
+    memorySize: 256,
+    // One read, at most one conditional write and one SendMessage: Google wants a quick answer.
+    timeout: Duration.seconds(10),
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTION_SPECS;

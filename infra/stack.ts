@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PUBLIC_FUNCTIONS, type InfraConfig, type PublicFunctionName } from './config';
 import { ConnectionEvents } from './constructs/connection-events';
@@ -32,6 +33,13 @@ const AUTHENTICATED_BY: Record<PublicFunctionName, string> = {
   connection:
     'The function verifies the Google ID token in Authorization exactly as /disconnect does (signature, iss, aud = the server client ID, exp). A JWT authorizer cannot: the client ID lives in the secret, unknown at synth time.',
   risc: "Google's RISC sender carries no AWS or bearer credentials: each request is a security event token whose RS256 signature, issuer and audience the function verifies.",
+  driveNotifications:
+    "Google's Drive push sender carries no credentials: the function checks the channel token (a per-channel secret, stored hashed) against the channel and resource ids it opened.",
+};
+
+/** Every function; `driveNotifications` only with the `drivePush` flag. */
+export type StackFunctions = Record<Exclude<FunctionName, 'driveNotifications'>, ServiceFunction> & {
+  driveNotifications?: ServiceFunction;
 };
 
 /**
@@ -44,7 +52,7 @@ export class GoogleOfflineAccessStack extends Stack {
   readonly pipeline: RefreshPipeline;
   readonly observability: Observability;
   readonly connectionEvents: ConnectionEvents;
-  readonly functions: Record<FunctionName, ServiceFunction>;
+  readonly functions: StackFunctions;
 
   constructor(scope: Construct, id: string, props: GoogleOfflineAccessStackProps) {
     super(scope, id, props);
@@ -128,6 +136,8 @@ export class GoogleOfflineAccessStack extends Stack {
     });
     // Reads no table, key or secret: the stream hands it the records (see ConnectionEvents).
     const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
+    // Drive push (opt-in): Google's notifications in, early runs of one user out.
+    const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
     this.functions = {
       exchange,
       disconnect,
@@ -136,6 +146,7 @@ export class GoogleOfflineAccessStack extends Stack {
       refreshDispatch: dispatch,
       refreshWorker: worker,
       connectionEvents,
+      ...(driveNotifications ? { driveNotifications } : {}),
     };
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
@@ -169,6 +180,8 @@ export class GoogleOfflineAccessStack extends Stack {
     this.store.grantReadClientSecret(disconnect.function);
     // A failed revoke is retried later through the refresh queue.
     this.pipeline.addProducer(disconnect.function);
+    // Forgets the offline jobs' state of the user (after stopping its Drive channel at Google).
+    this.store.grantItems(disconnect.function, ['jobState'], 'dynamodb:DeleteItem');
 
     // Reads the user record, nothing else: no KMS, no writes, no queue.
     this.store.grantItems(connection.function, ['user'], 'dynamodb:GetItem');
@@ -192,6 +205,8 @@ export class GoogleOfflineAccessStack extends Stack {
       indexes.tokenPrefixHash.indexName,
     );
     if (!config.googleClientId) this.store.grantReadClientSecret(risc.function);
+    // A revoked user's offline jobs state is deleted.
+    this.store.grantItems(risc.function, ['jobState'], 'dynamodb:DeleteItem');
 
     for (const scanner of [dispatch, worker]) {
       // Dispatcher and worker both walk the active-users index (the worker continues
@@ -205,24 +220,56 @@ export class GoogleOfflineAccessStack extends Stack {
     // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
     this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.store.grantReadClientSecret(worker.function);
+    // The offline jobs' state (drive-changes' page token and push channel); a revoked user's is deleted.
+    this.store.grantItems(
+      worker.function,
+      ['jobState'],
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    if (config.refreshJobs.includes('drive-changes')) {
+      // `Drive Changes` events, on the default bus.
+      worker.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+        }),
+      );
+    }
+    if (driveNotifications) {
+      // Reads the user's job state (the channel) and opens the burst window on it; queues the early run.
+      this.store.grantItems(driveNotifications.function, ['jobState'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      this.pipeline.addProducer(driveNotifications.function);
+    }
 
-    const route = (name: PublicFunctionName, path: ApiRoute['path'], method?: ApiRoute['method']): ApiRoute => ({
+    const route = (
+      name: PublicFunctionName,
+      fn: ServiceFunction,
+      path: ApiRoute['path'],
+      method?: ApiRoute['method'],
+    ): ApiRoute => ({
       ...(method ? { method } : {}),
       path,
-      handler: this.functions[name].function,
+      handler: fn.function,
       throttle: config.publicFunctions[name],
       authenticatedBy: AUTHENTICATED_BY[name],
     });
     this.api = new PublicApi(this, 'Api', {
       routes: [
-        route('exchange', '/authcode'),
-        route('disconnect', '/disconnect'),
-        route('connection', '/connection', 'GET'),
-        route('risc', '/risc'),
+        route('exchange', exchange, '/authcode'),
+        route('disconnect', disconnect, '/disconnect'),
+        route('connection', connection, '/connection', 'GET'),
+        route('risc', risc, '/risc'),
+        ...(driveNotifications ? [route('driveNotifications', driveNotifications, '/drive/notifications')] : []),
       ],
       metricsNamespace: config.metricsNamespace,
       corsOrigins: config.corsOrigins,
     });
+
+    if (driveNotifications) {
+      worker.function.addEnvironment('DRIVE_PUSH_ADDRESS', `${this.api.url}drive/notifications`);
+    }
 
     this.observability = new Observability(this, 'Observability', {
       functions: Object.fromEntries(Object.values(this.functions).map((fn) => [fn.node.id, fn.function])),

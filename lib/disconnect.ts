@@ -16,6 +16,7 @@ import { CiphertextError, type TokenCipher } from './crypto/envelope';
 import { UpstreamUnavailableError } from './errors';
 import type { GoogleGateway } from './google/gateway';
 import { RECENT_SIGN_IN_SECONDS, type IdTokenVerifier } from './google/token-verifier';
+import type { UserJobsCleanup } from './jobs/cleanup';
 import { describeError, logger } from './log';
 import { rememberSecret } from './redact';
 import type { RevocationQueue } from './refresh/queue';
@@ -35,6 +36,8 @@ export interface DisconnectDependencies {
   oauth: Pick<GoogleGateway, 'revoke'>;
   idTokens: IdTokenVerifier;
   revocations: RevocationQueue;
+  /** Forgets the offline jobs' state and stops the push channel (while the grant still works). */
+  jobCleanup?: UserJobsCleanup;
   now?: () => number;
 }
 
@@ -65,6 +68,8 @@ export class Disconnect {
       const outcome = record.refreshToken ? await this.revokeOrQueue(userId, record.refreshToken) : undefined;
       if (await this.deps.store.markDisconnected(userId, new Date(this.now()), record.tokenVersion)) {
         logger.info('disconnected', { userId, revocation: outcome ?? 'no_token_stored' });
+        // Revoked tokens had their jobs' state forgotten before the revoke; the others here.
+        if (outcome !== 'revoked') await this.deps.jobCleanup?.forgetUser(userId);
         return { userId, disconnected: true };
       }
       // A sign-in or rotation replaced the token meanwhile: Google's grant is already gone, finish that one too.
@@ -91,6 +96,8 @@ export class Disconnect {
       return 'queued';
     }
     rememberSecret(refreshToken);
+    // Push channels can only be stopped with the grant alive: before the revoke.
+    await this.deps.jobCleanup?.forgetUser(userId, refreshToken);
     try {
       await this.deps.oauth.revoke(refreshToken);
       return 'revoked';

@@ -87,6 +87,16 @@ async function connectionEventsOf(userId: string, atLeast: number): Promise<unkn
   return events.map((e) => (e as { detail: unknown }).detail);
 }
 
+/** Polls `probe` until it answers something, or `timeoutMs` passes (then `undefined`). */
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function main(): Promise<void> {
   if (!loadStackEnv()) {
     console.error(`No running local stack found (${STACK_ENV_FILE}). Start one first: npm start`);
@@ -162,7 +172,45 @@ async function main(): Promise<void> {
   }
   const { runRefreshCycle } = await import('./refresh-cycle');
   await runRefreshCycle();
-  show('What the appdata-summary job recorded', (await storedRecord(userId))?.jobs);
+  show('What the offline jobs recorded', (await storedRecord(userId))?.jobs);
+
+  if (process.env.DRIVE_PUSH_ADDRESS) {
+    await step(
+      'The app writes to Drive while the user is away; Drive push tells the backend',
+      "  That first run opened a Drive watch channel (changes.watch) for the user's app data. A new file\n" +
+        '  makes Google POST a notification to /drive/notifications, which queues an early run of this one\n' +
+        "  user; the drive-changes job then reads only what changed and publishes a 'Drive Changes' event.",
+    );
+    const before = String((await storedRecord(userId))?.lastRefreshAt);
+    const { body: file } = await call(`${google}/emulator/drive/${userId}/files`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ name: 'written-offline.json', size: 64 }),
+    });
+    console.log(
+      `  The app wrote ${(file as { name: string }).name} (${(file as { id: string }).id}) to the app data folder.`,
+    );
+    const record = await waitFor(async () => {
+      const current = await storedRecord(userId);
+      return String(current?.lastRefreshAt) !== before ? current : undefined;
+    }, 20_000);
+    const { body: deliveries } = await call(`${google}/emulator/drive/push-deliveries`);
+    const mine = (deliveries as { owner: string; state: string; status: number; messageNumber: number }[]).filter(
+      (delivery) => delivery.owner === userId,
+    );
+    show(
+      "Google's notifications to the backend (X-Goog-Resource-State, X-Goog-Message-Number, HTTP status)",
+      mine.map((delivery) => `${delivery.state} #${delivery.messageNumber} → ${delivery.status}`),
+    );
+    if (!record) {
+      console.log('  No early run within 20 s: is `npm start` running with Drive push on?');
+    } else {
+      show(
+        'What the push-triggered run recorded (the dev server printed the Drive Changes event)',
+        (record.jobs as Record<string, unknown>)['drive-changes'],
+      );
+    }
+  }
 
   await step(
     'The user disconnects',

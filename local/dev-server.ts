@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startChangeFeed, userRecordsOnly } from './aws/change-feed';
 import { startDynamoDb } from './aws/dynamodb';
-import { startEventBridgeEmulator, type EventBridgeEmulator } from './eventbridge-emulator';
+import { startEventBridgeEmulator, type RecordedEvent } from './eventbridge-emulator';
 import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
@@ -30,7 +30,11 @@ const HTTP_ROUTES: Record<string, string> = {
   'POST /disconnect': 'disconnect',
   'POST /risc': 'risc',
   'GET /connection': 'connection',
+  'POST /drive/notifications': 'drive-notifications',
 };
+
+/** How often the queue is polled between cycles for early runs (Drive push), as Lambda's event source would. */
+const EARLY_RUN_POLL_MS = 1_000;
 
 const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
@@ -67,11 +71,9 @@ async function main(): Promise<void> {
   await useOrStart('AWS_ENDPOINT_URL_DYNAMODB', 'DynamoDB', () => startDynamoDb({ port: port('DYNAMODB_PORT', 4567) }));
   await useOrStart('AWS_ENDPOINT_URL_KMS', 'KMS', () => startKmsEmulator({ port: port('KMS_PORT', 4599) }));
   await useOrStart('AWS_ENDPOINT_URL_SQS', 'SQS', () => startSqsEmulator({ port: port('SQS_PORT', 9324) }));
-  let eventBridge: EventBridgeEmulator | undefined;
-  await useOrStart('AWS_ENDPOINT_URL_EVENTBRIDGE', 'EventBridge', async () => {
-    eventBridge = await startEventBridgeEmulator({ port: port('EVENTBRIDGE_PORT', 4010) });
-    return eventBridge;
-  });
+  await useOrStart('AWS_ENDPOINT_URL_EVENTBRIDGE', 'EventBridge', () =>
+    startEventBridgeEmulator({ port: port('EVENTBRIDGE_PORT', 4010), onEvent: printEvent }),
+  );
   // The table's stream: every process of this stack writes through the feed (see stack-env).
   const feed = await startChangeFeed({
     upstream: env.AWS_ENDPOINT_URL_DYNAMODB!,
@@ -115,8 +117,27 @@ async function main(): Promise<void> {
     `Refresh queue    ${env.REFRESH_QUEUE_URL}`,
   );
 
-  // Handlers read their configuration at load: import them only now that the env is complete.
+  // The example web app, on its own origin: the API allows it (and CORS_ORIGINS) by CORS, as the stack's corsOrigins would.
+  const webConfig = webAppConfig(googleUrl);
+  let web: { url: string; close(): Promise<void> } | undefined;
+  if (webConfig) {
+    web = await startWebServer(() => ({ ...webConfig, apiUrl: env.LOCAL_API_URL ?? '' }), {
+      port: port('WEB_PORT', 3001),
+    });
+    closers.push(() => web!.close());
+  }
+  const corsOrigins = [...(web ? [web.url] : []), ...(env.CORS_ORIGINS ?? '').split(',').filter(Boolean)];
+  // The API listens before the handlers load (routes are looked up per request): its address is
+  // the Drive push address the worker gives Google.
   const routes: Routes = {};
+  const api = await startHttpApi(routes, { port: port('PORT', 3000), corsOrigins });
+  closers.push(() => api.close());
+  env.LOCAL_API_URL = api.url;
+  env.REFRESH_JOBS ??= 'appdata-summary,drive-changes';
+  // Only the emulator can reach a loopback address; the real Google needs a public HTTPS one.
+  if (googleUrl) env.DRIVE_PUSH_ADDRESS ??= `${api.url}/drive/notifications`;
+  env.DRIVE_PUSH_COALESCE_SECONDS ??= '2';
+  // Handlers read their configuration at load: import them only now that the env is complete.
   for (const [route, folder] of Object.entries(HTTP_ROUTES)) {
     const entry = join(ROOT, 'functions', folder, 'index.ts');
     if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
@@ -129,41 +150,34 @@ async function main(): Promise<void> {
     onFailure: (records) => console.error(`connection events: ${records.length} change(s) sent to the on-failure list`),
   });
   closers.push(() => consumer.stop());
-  eventBridge?.onEvent((event) => {
-    const detail = event.detail as { userId?: string; previousStatus?: string; status?: string; reason?: string };
-    console.log(
-      `event  ${event.detailType}  user ${String(detail.userId)}: ${String(detail.previousStatus)} → ${String(detail.status)}` +
-        (detail.reason ? ` (${detail.reason})` : ''),
-    );
-  });
-
-  // The example web app, on its own origin: the API allows it (and CORS_ORIGINS) by CORS, as the stack's corsOrigins would.
-  const webConfig = webAppConfig(googleUrl);
-  let web: { url: string; close(): Promise<void> } | undefined;
-  if (webConfig) {
-    web = await startWebServer(() => ({ ...webConfig, apiUrl: env.LOCAL_API_URL ?? '' }), {
-      port: port('WEB_PORT', 3001),
-    });
-    closers.push(() => web!.close());
-  }
-  const corsOrigins = [...(web ? [web.url] : []), ...(env.CORS_ORIGINS ?? '').split(',').filter(Boolean)];
-  const api = await startHttpApi(routes, { port: port('PORT', 3000), corsOrigins });
-  closers.push(() => api.close());
-  env.LOCAL_API_URL = api.url;
   await mkdir(join(ROOT, '.local'), { recursive: true });
   await saveStackEnv(env);
   closers.unshift(() => rm(STACK_ENV_FILE, { force: true }));
 
   const intervalMs = parseInterval(env.REFRESH_INTERVAL ?? '5m');
-  const { runRefreshCycle } = await import('./refresh-cycle');
+  const { runRefreshCycle, runEarlyRuns } = await import('./refresh-cycle');
+  // Cycles and early runs take turns on one chain, so a cycle's summary counts only its own work.
   let cycle: Promise<unknown> = Promise.resolve();
+  let polling = false;
   const timer = setInterval(() => {
     cycle = cycle
       .then(() => runRefreshCycle({ quiet: true }))
       .catch((error: unknown) => console.error('refresh cycle failed:', error));
   }, intervalMs);
+  const poller = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    cycle = cycle
+      .then(async () => {
+        for (const { userId, status } of await runEarlyRuns())
+          console.log(`early run (Drive push): ${userId} ${status}`);
+      })
+      .catch((error: unknown) => console.error('early run failed:', error))
+      .finally(() => (polling = false));
+  }, EARLY_RUN_POLL_MS);
   closers.unshift(async () => {
     clearInterval(timer);
+    clearInterval(poller);
     await cycle;
   });
 
@@ -183,6 +197,12 @@ async function main(): Promise<void> {
         `curl -s -X POST ${api.url}/authcode -H 'X-Requested-With: XMLHttpRequest' --data-urlencode "authCode=$code"; echo`,
     );
     console.log('\nOr walk through the whole flow: npm run demo');
+    if (env.DRIVE_PUSH_ADDRESS) {
+      console.log(
+        `Drive push is on (${env.DRIVE_PUSH_ADDRESS}): after a user's first refresh, a file the app writes to\n` +
+          "their app data folder reaches the backend within seconds ('early run' and 'event' lines below).",
+      );
+    }
   }
   console.log(`\nnpm run refresh and npm run demo find this stack through ${STACK_ENV_FILE}.`);
   console.log('Ctrl-C stops everything.');
@@ -216,6 +236,19 @@ function webAppConfig(googleUrl: string | undefined): Omit<WebAppConfig, 'apiUrl
 function clientIdOf(file: string): string {
   const json = JSON.parse(readFileSync(file, 'utf8')) as { web?: { client_id?: string } };
   return json.web?.client_id ?? DEFAULT_LOCAL_CLIENT.clientId;
+}
+
+/** One console line per event published: a connection change as a transition, anything else as its detail. */
+function printEvent(event: RecordedEvent): void {
+  if (event.detailType === 'Connection Status Changed') {
+    const detail = event.detail as { userId?: string; previousStatus?: string; status?: string; reason?: string };
+    console.log(
+      `event  ${event.detailType}  user ${String(detail.userId)}: ${String(detail.previousStatus)} → ${String(detail.status)}` +
+        (detail.reason ? ` (${detail.reason})` : ''),
+    );
+    return;
+  }
+  console.log(`event  ${event.detailType} on ${event.eventBusName}: ${JSON.stringify(event.detail)}`);
 }
 
 function pick(source: NodeJS.ProcessEnv, names: string[]): Record<string, string> {

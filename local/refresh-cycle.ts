@@ -86,6 +86,63 @@ export async function runRefreshCycle(options: RefreshCycleOptions = {}): Promis
 }
 
 /**
+ * The early runs Drive push queued (messages with `trigger: drive-push`), handed to the worker
+ * as Lambda would; any other message taken is released at once for the cycle that owns it
+ * (`npm run refresh` in another process). Resolves with each user the worker processed.
+ */
+export async function runEarlyRuns(): Promise<{ userId: string; status: UserBatchStatus }[]> {
+  const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
+  const { dispatchConfig } = await import('../lib/refresh/config');
+  const { sqsClient } = await import('../lib/aws/clients/sqs');
+  const { EARLY_RUN_TRIGGER } = await import('../lib/aws/sqs-queues');
+  refreshWorkerFunction.prepare();
+  const worker = await refreshWorkerFunction.service();
+  const sqs = sqsClient();
+  const queueUrl = dispatchConfig().queueUrl;
+  const users: { userId: string; status: UserBatchStatus }[] = [];
+  for (;;) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: VISIBILITY_TIMEOUT_S,
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (!messages.length) return users;
+    const isEarlyRun = (message: Message) =>
+      (JSON.parse(message.Body ?? '{}') as { trigger?: unknown }).trigger === EARLY_RUN_TRIGGER;
+    const early = messages.filter(isEarlyRun);
+    await Promise.all(
+      messages
+        .filter((message) => !isEarlyRun(message))
+        .map((message) =>
+          sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queueUrl,
+              ReceiptHandle: message.ReceiptHandle!,
+              VisibilityTimeout: 0,
+            }),
+          ),
+        ),
+    );
+    if (!early.length) return users;
+    const result = await worker.processBatch(toLambdaRecords(early, queueUrl));
+    users.push(...result.users);
+    const failedIds = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
+    const succeeded = early.filter((message) => !failedIds.has(message.MessageId!));
+    if (succeeded.length) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: succeeded.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
+    }
+  }
+}
+
+/**
  * Drains the queue the way Lambda's SQS event source does: batches of ten to the worker,
  * successes deleted, failures visible again after a short wait until MAX_RECEIVES, then left
  * for a later cycle. Resolves with the number of messages left that way.

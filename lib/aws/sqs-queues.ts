@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { UpstreamUnavailableError } from '../errors';
 import { fullJitterDelay, sleep as realSleep } from '../refresh/backoff';
-import type { RefreshQueueMessage, RevokeTokenMessage } from '../refresh/messages';
+import type { UserRunQueue } from '../jobs/drive-notifications';
+import type { RefreshQueueMessage, RefreshUsersMessage, RevokeTokenMessage } from '../refresh/messages';
 import { QueueSendError, type RefreshQueue, type RevocationQueue } from '../refresh/queue';
 
 const MAX_BATCH_ENTRIES = 10;
@@ -83,6 +84,39 @@ export class SqsRevocationQueue implements RevocationQueue {
       );
     } catch (error) {
       throw new UpstreamUnavailableError('The revocation could not be queued for a retry', {
+        cause: error instanceof Error ? new Error(`${error.name}: ${error.message}`) : undefined,
+      });
+    }
+  }
+}
+
+export const EARLY_RUN_TRIGGER = 'drive-push';
+
+/** Early runs asked for by Drive push: one `refresh` message of one user, delayed so a burst makes one run. */
+export class SqsUserRunQueue implements UserRunQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueueUserRun(userId: string, cycle: string, delaySeconds: number): Promise<void> {
+    // `trigger` is for people reading the queue (and the local stack's poller); the worker ignores it.
+    const message: RefreshUsersMessage & { trigger: string } = {
+      kind: 'refresh',
+      cycle,
+      users: [userId],
+      trigger: EARLY_RUN_TRIGGER,
+    };
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: JSON.stringify(message),
+          DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
+        }),
+      );
+    } catch (error) {
+      throw new UpstreamUnavailableError('The early run could not be queued', {
         cause: error instanceof Error ? new Error(`${error.name}: ${error.message}`) : undefined,
       });
     }

@@ -15,6 +15,7 @@
 import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
 import { InvalidGrantError } from '../errors';
 import type { GoogleGateway, GoogleTokens } from '../google/gateway';
+import type { UserJobsCleanup } from '../jobs/cleanup';
 import type { DriveClientFactory } from '../jobs/drive';
 import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
@@ -40,6 +41,8 @@ export interface UserRefreshDependencies {
   driveFor: DriveClientFactory;
   /** Awaited before every refresh grant (the Google rate limiter). */
   beforeGoogleRequest: () => Promise<void>;
+  /** Forgets a revoked user's job state (page tokens, push channels). */
+  jobCleanup?: Pick<UserJobsCleanup, 'forgetUser'>;
   leaseMs: number;
   retry: RetryPolicy;
   now?: () => number;
@@ -217,6 +220,7 @@ export class UserRefresher {
       return failed(userId, markError, 'marking the user revoked');
     }
     logger.info('user marked revoked', { userId, reason, detail: revocation.detail });
+    await this.deps.jobCleanup?.forgetUser(userId);
     return { status: 'revoked' };
   }
 

@@ -25,6 +25,7 @@ export interface RiscReceiverSetup {
   audiences: readonly string[];
   endpoints: Pick<GoogleEndpoints, 'riscConfigurationUrl'>;
   issuer: string;
+  jobCleanup?: RiscReceiverDependencies['jobCleanup'];
 }
 
 /** Wires a receiver whose keys come from the JWKS the RISC configuration names (both cached). */
@@ -32,5 +33,10 @@ export function createRiscReceiver(setup: RiscReceiverSetup): RiscReceiver {
   const configuration = new RiscConfigurationSource(setup.endpoints.riscConfigurationUrl);
   const keys = new GoogleKeySet(() => configuration.jwksUri(), 'jwks');
   const verifier = new SecurityEventTokenVerifier(keys, { audiences: setup.audiences, issuer: setup.issuer });
-  return new RiscReceiver({ store: setup.store, securityEvents: setup.securityEvents, verifier });
+  return new RiscReceiver({
+    store: setup.store,
+    securityEvents: setup.securityEvents,
+    verifier,
+    ...(setup.jobCleanup ? { jobCleanup: setup.jobCleanup } : {}),
+  });
 }

@@ -9,6 +9,7 @@ import { prefixHash } from '../crypto/envelope';
 import { InvalidRequestError, PayloadTooLargeError, UpstreamUnavailableError } from '../errors';
 import type { HttpRequest, HttpResult } from '../http';
 import { describeError, logger } from '../log';
+import type { UserJobsCleanup } from '../jobs/cleanup';
 import type { SecurityEventLedger } from '../store/security-event-ledger';
 import type { Revocation, UserRecord, UserStore } from '../store/users';
 import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
@@ -67,6 +68,8 @@ export interface RiscReceiverDependencies {
   /** Issuers accepted in `iss-sub` subjects besides the SET issuer (default: Google's). */
   subjectIssuers?: readonly string[];
   replayWindowMs?: number;
+  /** Forgets a revoked user's offline jobs state (the grant is dead: channels lapse by themselves). */
+  jobCleanup?: Pick<UserJobsCleanup, 'forgetUser'>;
   now?: () => number;
 }
 
@@ -200,7 +203,10 @@ export class RiscReceiver {
     for (let round = 1; round <= MAX_REVOKE_ROUNDS; round++) {
       const record = await this.deps.store.getUser(userId);
       if (!record?.refreshToken || !matches(record)) return false;
-      if (await this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion)) return true;
+      if (await this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion)) {
+        await this.deps.jobCleanup?.forgetUser(userId);
+        return true;
+      }
     }
     throw new UpstreamUnavailableError('The account kept changing while a security event was processed');
   }

@@ -11,6 +11,7 @@ import { SqsRevocationQueue } from '../aws/sqs-queues';
 import { requireEnv } from '../config';
 import { once } from '../memo';
 import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
+import { DynamoJobStateStore } from '../store/dynamodb/job-state';
 import { DynamoSecurityEventLedger } from '../store/dynamodb/security-event-ledger';
 import { DynamoUserStore } from '../store/dynamodb/user-store';
 
@@ -19,4 +20,5 @@ const tableName = once(() => requireEnv('TABLE_NAME'));
 export const userStore = once(() => new DynamoUserStore(dynamoClient(), tableName()));
 export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
 export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
+export const jobStateStore = once(() => new DynamoJobStateStore(dynamoClient(), tableName()));
 export const revocationQueue = once(() => new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL')));

@@ -1,7 +1,9 @@
 /** Wiring of `POST /disconnect`. */
 import { Disconnect } from '../disconnect';
+import { OfflineJobCleanup } from '../jobs/cleanup';
+import { driveClientFactory } from '../jobs/drive';
 import { composition } from './composition';
-import { revocationQueue, userStore } from './aws';
+import { jobStateStore, revocationQueue, userStore } from './aws';
 import { tokenCipher } from './cipher';
 import { googleServices, prepareGoogleServices } from './google';
 
@@ -20,6 +22,11 @@ export const disconnectFunction = composition({
       oauth: google.oauth,
       idTokens: google.idTokens,
       revocations: revocationQueue(),
+      jobCleanup: new OfflineJobCleanup({
+        states: jobStateStore(),
+        oauth: google.oauth,
+        driveFor: driveClientFactory(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
+      }),
     });
   },
 });

@@ -3,8 +3,12 @@
  * here, so they run the same code with the same settings.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { OfflineJobCleanup } from '../jobs/cleanup';
+import { drivePushAddress } from '../jobs/config';
 import { driveClientFactory } from '../jobs/drive';
-import { selectJobs } from '../jobs/registry';
+import { DRIVE_CHANGES_HANDLERS } from '../jobs/drive-changes-handlers';
+import { DEFAULT_PUSH_TIMING } from '../jobs/drive-push';
+import { knownJobs, selectJobs } from '../jobs/registry';
 import { once } from '../memo';
 import { TokenBucket } from '../refresh/rate-limiter';
 import { workerConfig } from '../refresh/config';
@@ -13,8 +17,9 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { revocationQueue, userStore } from './aws';
+import { jobStateStore, revocationQueue, userStore } from './aws';
 import { tokenCipher } from './cipher';
+import { eventPublisher } from './events';
 import { googleServices, prepareGoogleServices } from './google';
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
@@ -22,9 +27,17 @@ const MAX_RETRY_DELAY_MS = 5_000;
 
 const workerSetup = once(() => {
   const config = workerConfig();
+  const pushAddress = drivePushAddress();
+  // Built when drive-changes first runs: a worker without it needs no EventBridge client.
+  const driveChanges = once(() => ({
+    states: jobStateStore(),
+    events: eventPublisher(),
+    handlers: DRIVE_CHANGES_HANDLERS,
+    ...(pushAddress ? { push: { address: pushAddress, ...DEFAULT_PUSH_TIMING } } : {}),
+  }));
   return {
     config,
-    jobs: selectJobs(config.jobNames),
+    jobs: selectJobs(config.jobNames, knownJobs({ driveChanges })),
     // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
     googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
     metrics: new Metrics({
@@ -62,6 +75,8 @@ export const refreshWorkerFunction = composition({
         ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
       }),
       beforeGoogleRequest,
+      // The grant is dead: channels can only be forgotten, not stopped (see lib/jobs/cleanup.ts).
+      jobCleanup: new OfflineJobCleanup({ states: jobStateStore() }),
       leaseMs: config.leaseMs,
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
     });

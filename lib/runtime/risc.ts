@@ -5,9 +5,10 @@
  */
 import { listEnv, optionalEnv } from '../config';
 import { googleEndpoints } from '../google/endpoints';
+import { OfflineJobCleanup } from '../jobs/cleanup';
 import { once } from '../memo';
 import { createRiscReceiver, riscIssuer } from '../risc';
-import { securityEventLedger, userStore } from './aws';
+import { jobStateStore, securityEventLedger, userStore } from './aws';
 import { composition } from './composition';
 import { googleServices, prepareGoogleServices } from './google';
 
@@ -28,6 +29,7 @@ export const riscFunction = composition({
       audiences: google.trustedClientIds,
       endpoints: google.endpoints,
       issuer,
+      jobCleanup: new OfflineJobCleanup({ states: jobStateStore() }),
     });
   },
 });

@@ -6,6 +6,8 @@
  * - `USER#<sub>`: the user's record (profile, scopes, encrypted refresh token, refresh state).
  * - `AUTHCODE#<sha256(code)>`: idempotency record of one exchange (no token), expires.
  * - `RISC#<jti>`: a processed security event, expires.
+ * - `JOBSTATE#<sub>`: what the offline jobs remember about the user between runs (page
+ *   token, push channel); deleted with the grant.
  *
  * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
  * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
@@ -26,6 +28,8 @@ export const ITEM_KINDS = {
   exchange: 'AUTHCODE#',
   /** `RISC#<jti>`: the security-event ledger. */
   securityEvent: 'RISC#',
+  /** `JOBSTATE#<sub>`: what the offline jobs remember about a user between runs. */
+  jobState: 'JOBSTATE#',
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

@@ -3,7 +3,8 @@
  * installed `@aws-sdk/client-eventbridge` sends — AWS JSON 1.1 (`POST /`,
  * `X-Amz-Target: AWSEvents.PutEvents`) — so the real client reaches it through
  * `AWS_ENDPOINT_URL_EVENTBRIDGE`, and records every event it accepts. No rules, no targets:
- * tests and `npm start` read what was published. `GET /emulator/events` lists them for
+ * tests and `npm start` read what was published (Drive Changes and Connection Status Changed
+ * alike). `GET /emulator/events` lists them for
  * tools in other processes (`npm run demo`). Listens on 127.0.0.1 only; no signatures checked.
  *
  * Faults, for at-least-once tests: the next entries can be refused the way EventBridge
@@ -34,11 +35,21 @@ export type EventBridgeFault =
   /** The next `count` PutEvents calls record their events, then answer HTTP 500. */
   | { kind: 'record-then-fail'; count: number };
 
+export interface EventBridgeEmulatorOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Called for every event taken (the dev server prints a line). */
+  onEvent?: (event: RecordedEvent) => void;
+}
+
 export interface EventBridgeEmulator {
   /** The value for `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
   url: string;
   /** Every accepted event, in order (optionally only one `DetailType`). */
   events(detailType?: string): RecordedEvent[];
+  clearEvents(): void;
+  /** The next `count` entries come back failed (`InternalFailure`): `injectFault({ kind: 'refuse-entries' })`. */
+  failNextEntries(count: number): void;
   /** Called for each accepted event (`npm start` prints a line). */
   onEvent(listener: (event: RecordedEvent) => void): void;
   injectFault(fault: EventBridgeFault): void;
@@ -52,9 +63,9 @@ const TARGET = 'AWSEvents.PutEvents';
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const MAX_ENTRY_BYTES = 256 * 1024;
 
-export async function startEventBridgeEmulator(options: { port?: number } = {}): Promise<EventBridgeEmulator> {
+export async function startEventBridgeEmulator(options: EventBridgeEmulatorOptions = {}): Promise<EventBridgeEmulator> {
   const recorded: RecordedEvent[] = [];
-  const listeners: ((event: RecordedEvent) => void)[] = [];
+  const listeners: ((event: RecordedEvent) => void)[] = options.onEvent ? [options.onEvent] : [];
   const faults = { refuseEntries: 0, failCalls: 0, recordThenFail: 0 };
   let calls = 0;
 
@@ -106,6 +117,12 @@ export async function startEventBridgeEmulator(options: { port?: number } = {}):
   return {
     url: service.url,
     events: (detailType) => recorded.filter((event) => detailType === undefined || event.detailType === detailType),
+    clearEvents: () => {
+      recorded.length = 0;
+    },
+    failNextEntries: (count) => {
+      faults.refuseEntries += count;
+    },
     onEvent: (listener) => listeners.push(listener),
     injectFault: (fault) => {
       if (!Number.isInteger(fault.count) || fault.count < 1) throw new RangeError('count must be a positive integer');

@@ -1,5 +1,6 @@
 /** The state one emulator instance owns, shared by its route modules. */
 import type { EmulatorClock } from './clock';
+import type { PushChannels } from './drive/push';
 import type { DriveStore } from './drive/store';
 import type { IssuedSecrets } from './issued-secrets';
 import type { ClientRegistry } from './oauth/clients';
@@ -15,6 +16,8 @@ export interface EmulatorContext {
   readonly keys: SigningKeyRing;
   readonly serviceAccounts: ServiceAccountRegistry;
   readonly drive: DriveStore;
+  /** Drive push channels (`changes.watch`) and the notifications sent on them. */
+  readonly push: PushChannels;
   readonly risc: RiscStreams;
   readonly issued: IssuedSecrets;
   readonly certsMaxAgeSeconds: number;

@@ -6,6 +6,8 @@ import { browserRoutes } from './browser/routes';
 import { EmulatorClock, unixSeconds } from './clock';
 import type { EmulatorContext } from './context';
 import { controlRoutes } from './control/routes';
+import { driveChangeRoutes } from './drive/changes';
+import { PushChannels, type PushDelivery, type WatchChannel } from './drive/push';
 import { DriveStore, toResource, type DriveFileResource } from './drive/store';
 import { driveRoutes } from './drive/routes';
 import { FaultInjector, type FaultSpec } from './faults';
@@ -98,6 +100,7 @@ export class GoogleEmulator {
     const clients = new ClientRegistry();
     [DEFAULT_LOCAL_CLIENT, ...(options.clients ?? [])].forEach((client) => clients.register(client));
     const issued = new IssuedSecrets();
+    const push = new PushChannels(clock);
     this.ctx = {
       clock,
       clients,
@@ -105,7 +108,8 @@ export class GoogleEmulator {
       grants: new GrantStore(clock, issued),
       keys,
       serviceAccounts: new ServiceAccountRegistry(),
-      drive: new DriveStore(clock),
+      drive: new DriveStore(clock, (owner, change) => push.notify(owner, change)),
+      push,
       risc: new RiscStreams(),
       certsMaxAgeSeconds: options.certsMaxAgeSeconds ?? DEFAULT_CERTS_MAX_AGE_S,
       baseUrl: () => this.url,
@@ -116,6 +120,7 @@ export class GoogleEmulator {
       ...certsRoutes(this.ctx),
       ...tokeninfoRoutes(this.ctx),
       ...driveRoutes(this.ctx),
+      ...driveChangeRoutes(this.ctx),
       ...riscRoutes(this.ctx),
       ...browserRoutes(this.ctx),
       ...controlRoutes(this),
@@ -308,6 +313,31 @@ export class GoogleEmulator {
       modifiedMs,
     });
     return toResource(stored);
+  }
+
+  /** Deletes a file of the user's Drive (a `removed` change); false when there is none. */
+  deleteDriveFile(sub: string, fileId: string): boolean {
+    return this.ctx.drive.of(sub).delete(fileId);
+  }
+
+  /** Every Drive page token handed out to the user so far is rejected from now on. */
+  expireDrivePageTokens(sub: string): void {
+    this.ctx.drive.of(sub).expirePageTokens();
+  }
+
+  /** Live Drive push channels (no token values). */
+  driveChannels(): Omit<WatchChannel, 'token'>[] {
+    return this.ctx.push.list();
+  }
+
+  /** Every push notification sent so far, with the receiver's answer. */
+  pushDeliveries(): PushDelivery[] {
+    return this.ctx.push.deliveries();
+  }
+
+  /** Resolves once every push notification sent so far has been answered. */
+  pushIdle(): Promise<void> {
+    return this.ctx.push.idle();
   }
 
   /** How many live access tokens the user has, and whether a refresh token is active (no values). */

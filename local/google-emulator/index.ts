@@ -19,6 +19,7 @@ export type { SecurityEventRequest } from './risc/security-events';
 export { EVENT_TYPES, RISC_ISSUER } from './risc/security-events';
 export type { RiscStreamConfig } from './risc/stream';
 export type { DriveFileResource } from './drive/store';
+export type { PushDelivery, WatchChannel } from './drive/push';
 export { SCOPES } from './oauth/scopes';
 
 export function startGoogleEmulator(options: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {

@@ -141,6 +141,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {
 }
 
 function send(res: ServerResponse, response: EmulatorResponse): void {
+  // Google answers some calls (channels.stop) with 204 and no body at all.
+  if (response.status === 204) {
+    res.writeHead(204, { ...response.headers }).end();
+    return;
+  }
   if (response.body instanceof RawBody) {
     res
       .writeHead(response.status, { 'content-type': response.body.contentType, ...response.headers })

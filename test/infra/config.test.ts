@@ -47,10 +47,12 @@ describe('deployment parameters', () => {
         disconnect: { rateLimit: 5, burstLimit: 10, reservedConcurrency: 5 },
         connection: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 10 },
         risc: { rateLimit: 10, burstLimit: 20, reservedConcurrency: 5 },
+        driveNotifications: { rateLimit: 50, burstLimit: 100, reservedConcurrency: 10 },
       },
       corsOrigins: [],
       metricsNamespace: 'GoogleOfflineAccess',
       revokedUsersAlarmThreshold: 100,
+      drivePush: false,
     });
   });
 
@@ -91,7 +93,7 @@ describe('deployment parameters', () => {
 
   it('fails on a job the worker does not know, listing the ones it does', () => {
     expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-sumary' })).toEqual([
-      'refreshJobs: expected comma-separated names of jobs the worker knows (appdata-summary), got "appdata-sumary"',
+      'refreshJobs: expected comma-separated names of jobs the worker knows (appdata-summary, drive-changes), got "appdata-sumary"',
     ]);
     expect(problemsOf({ refreshJobs: 'appdata-summary,appdata-summary' })).toEqual([
       expect.stringMatching(/^refreshJobs: a job is named twice/),

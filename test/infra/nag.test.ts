@@ -26,6 +26,8 @@ const CONTEXTS = {
     alarmEmail: 'oncall@example.com',
     corsOrigins: 'https://app.example.com',
     allowedAzp: '111-android.apps.googleusercontent.com',
+    refreshJobs: 'appdata-summary,drive-changes',
+    drivePush: 'true',
   },
 };
 

@@ -38,6 +38,8 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'kms:Decrypt',
     'secretsmanager:GetSecretValue',
     'sqs:SendMessage',
+    // Only on job state items (JOBSTATE#).
+    'dynamodb:DeleteItem',
   ],
   // Read-only: the user record and the client ID; no KMS, no writes, no queue.
   connection: [...LOGS, 'dynamodb:GetItem', 'secretsmanager:GetSecretValue'],
@@ -67,6 +69,9 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'sqs:GetQueueUrl',
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
+    // A revoked user's job state (JOBSTATE# items only), and drive-changes' events.
+    'dynamodb:DeleteItem',
+    'events:PutEvents',
   ],
   connectionEvents: [
     ...LOGS,
@@ -81,6 +86,7 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'sqs:GetQueueUrl',
     'events:PutEvents',
   ],
+  driveNotifications: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
 };
 
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
@@ -108,9 +114,11 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'REFRESH_QUEUE_URL',
     'DISPATCH_SCAN_SEGMENTS',
     'DISPATCH_USERS_PER_MESSAGE',
+    'DRIVE_PUSH_ADDRESS',
   ],
   // EVENT_BUS_NAME only when a bus is configured (see 'connection events').
   connectionEvents: ['TABLE_NAME', 'GOOGLE_REQUIRED_SCOPES'],
+  driveNotifications: ['TABLE_NAME', 'REFRESH_QUEUE_URL'],
 };
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
 
@@ -125,6 +133,8 @@ const CONTEXT = {
   riscConcurrency: '0',
   alarmEmail: 'oncall@example.com',
   metricsNamespace: 'Acme/GoogleAccess',
+  refreshJobs: 'appdata-summary,drive-changes',
+  drivePush: 'true',
 };
 
 let project: StubProject;
@@ -139,7 +149,9 @@ beforeAll(() => {
 afterAll(() => project.remove());
 
 function fn(name: FunctionName) {
-  return stack.functions[name];
+  const created = stack.functions[name];
+  if (!created) throw new Error(`${name} was not created (drivePush is on in CONTEXT)`);
+  return created;
 }
 
 function functionProps(name: FunctionName): Record<string, unknown> {
@@ -180,7 +192,7 @@ describe('functions', () => {
 
   it('gives the dispatcher a long timeout and the public functions one that fits a sign-in', () => {
     expect(functionProps('refreshDispatch').Timeout).toBeGreaterThanOrEqual(300);
-    for (const name of ['exchange', 'disconnect', 'connection', 'risc'] as const)
+    for (const name of ['exchange', 'disconnect', 'connection', 'risc', 'driveNotifications'] as const)
       expect(functionProps(name).Timeout).toBeLessThanOrEqual(15);
   });
 
@@ -190,6 +202,7 @@ describe('functions', () => {
     expect(functionProps('connection').ReservedConcurrentExecutions).toBe(10);
     // 0 means "reserve none" (accounts whose concurrency limit leaves nothing to reserve).
     expect(functionProps('risc').ReservedConcurrentExecutions).toBeUndefined();
+    expect(functionProps('driveNotifications').ReservedConcurrentExecutions).toBe(10);
     const custom = templateOf(buildStack(project, { context: { exchangeConcurrency: '50' } }).stack);
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^POST /authcode'),
@@ -209,7 +222,11 @@ describe('functions', () => {
     expect(exchange.GOOGLE_REQUIRED_SCOPES).toBe('https://www.googleapis.com/auth/drive.appdata');
     expect(exchange.POWERTOOLS_METRICS_NAMESPACE).toBe('Acme/GoogleAccess');
     const worker = (functionProps('refreshWorker').Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(worker).toMatchObject({ REFRESH_JOBS: 'appdata-summary', GOOGLE_QPS: '10', REFRESH_USER_CONCURRENCY: '8' });
+    expect(worker).toMatchObject({
+      REFRESH_JOBS: 'appdata-summary,drive-changes',
+      GOOGLE_QPS: '10',
+      REFRESH_USER_CONCURRENCY: '8',
+    });
   });
 });
 
@@ -270,19 +287,20 @@ describe('least privilege', () => {
     expect(scan?.Resource).toEqual(indexArn('ActiveUsers'));
   });
 
+  // One statement per group of item kinds; the job state grants are their own statements.
   it.each([
-    ['exchange', ['USER#*', 'AUTHCODE#*']],
-    ['disconnect', ['USER#*']],
-    ['risc', ['USER#*', 'RISC#*']],
-    ['refreshWorker', ['USER#*']],
-  ] as const)('lets %s touch only the item kinds it owns', (name, prefixes) => {
+    ['exchange', [['USER#*', 'AUTHCODE#*']]],
+    ['disconnect', [['USER#*'], ['JOBSTATE#*']]],
+    ['risc', [['USER#*', 'RISC#*'], ['JOBSTATE#*']]],
+    ['refreshWorker', [['USER#*'], ['JOBSTATE#*']]],
+    ['driveNotifications', [['JOBSTATE#*']]],
+  ] as const)('lets %s touch only the item kinds it owns', (name, prefixGroups) => {
     const itemStatements = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).filter((s) =>
       toArray(s.Action).some((action) => /^dynamodb:(Get|Put|Update|Delete)Item$/.test(action)),
     );
-    expect(itemStatements).toHaveLength(1);
-    expect(itemStatements[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] },
-    });
+    expect(itemStatements.map((statement) => statement.Condition)).toEqual(
+      prefixGroups.map((prefixes) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] } })),
+    );
   });
 
   it('gives risc no access to the client secret when the client ID is configured', () => {
@@ -527,11 +545,17 @@ describe('connection events', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes POST /authcode, GET /connection, POST /disconnect and POST /risc to their functions', () => {
+  it('routes POST /authcode, GET /connection, POST /disconnect, POST /risc and POST /drive/notifications to their functions', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
       (r) => r.Properties?.RouteKey,
     );
-    expect(routes.sort()).toEqual(['GET /connection', 'POST /authcode', 'POST /disconnect', 'POST /risc']);
+    expect(routes.sort()).toEqual([
+      'GET /connection',
+      'POST /authcode',
+      'POST /disconnect',
+      'POST /drive/notifications',
+      'POST /risc',
+    ]);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -551,6 +575,7 @@ describe('HTTP API', () => {
       'POST /disconnect': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'GET /connection': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
       'POST /risc': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'POST /drive/notifications': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
     // RouteSettings may only name routes that exist when the stage is created.
     const routeIds = Object.keys(resourcesOfType(template, 'AWS::ApiGatewayV2::Route'));
@@ -603,6 +628,7 @@ describe('observability', () => {
         'ServerErrorRatePOSTauthcode',
         'ServerErrorRatePOSTdisconnect',
         'ServerErrorRateGETconnection',
+        'ServerErrorRatePOSTdrivenotifications',
         'ServerErrorRatePOSTrisc',
         'RevokedUsersSurge',
       ].sort(),

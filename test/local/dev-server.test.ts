@@ -35,6 +35,7 @@ beforeAll(() => {
     DYNAMODB_PORT: '0',
     EVENTBRIDGE_PORT: '0',
     DYNAMODB_STREAM_PROXY_PORT: '0',
+    WEB_PORT: '0',
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
   // A new user's shell: no stack variables, unless the suite runs against moto (then it reuses it).
@@ -60,6 +61,20 @@ beforeAll(() => {
 afterAll(() => {
   if (child.exitCode === null) child.kill('SIGKILL');
 });
+
+/** `npm run refresh` against the running stack (found through .local/stack-env.json). */
+function runRefresh(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const refresh = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'local/refresh-cycle.ts')],
+      { cwd: ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' }, stdio: 'ignore' },
+    );
+    refresh.once('exit', (status) =>
+      status === 0 ? resolve() : reject(new Error(`npm run refresh exited ${status}`)),
+    );
+  });
+}
 
 describe('npm start', () => {
   it('starts the stack on loopback, serves a sign-in, and stops cleanly on Ctrl-C', async () => {
@@ -121,6 +136,17 @@ describe('npm start', () => {
     ).json()) as { idToken: string };
     const connection = await fetch(`${api}/connection`, { headers: { authorization: `Bearer ${idToken.idToken}` } });
     expect(await connection.json()).toMatchObject({ userId: 'dev-1', status: 'active' });
+
+    // Drive push, end to end: a refresh opens the user's watch channel; a file the app then
+    // writes reaches the backend through the emulator's notification and an early run.
+    await runRefresh();
+    await fetch(`${google}/emulator/drive/dev-1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'pushed.json', size: 3 }),
+    });
+    await waitFor(/event {2}Drive Changes on default: \{"userId":"dev-1","changes":\[\{"fileId"/);
+    await waitFor(/early run \(Drive push\): dev-1 refreshed/);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
     child.kill('SIGINT');

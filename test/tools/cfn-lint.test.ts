@@ -19,7 +19,11 @@ beforeAll(() => {
     "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const handler = async () => String(new SQSClient({}).config.apiVersion);\n",
   );
   outdir = mkdtempSync(path.join(tmpdir(), 'infra-cdk-out-'));
-  const { app, stack } = buildStack(project, { bundle: true, outdir, context: { alarmEmail: 'oncall@example.com' } });
+  const { app, stack } = buildStack(project, {
+    bundle: true,
+    outdir,
+    context: { alarmEmail: 'oncall@example.com', refreshJobs: 'appdata-summary,drive-changes', drivePush: 'true' },
+  });
   app.synth();
   templateFile = path.join(outdir, stack.templateFile);
 }, 60_000);
@@ -45,7 +49,7 @@ describe('the synthesized template', () => {
     type Resource = { Type: string; Properties: { Code: { S3Key: string } } };
     const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, Resource> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7); // drivePush adds drive-notifications
     for (const fn of functions) {
       // The staged asset folder is named after the hash that is also the S3 key.
       const asset = path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../lib/errors';
-import { appDataSummaryJob } from '../../lib/jobs/appdata-summary';
+import { appDataSummaryJob, DRIVE_APPDATA_SCOPE } from '../../lib/jobs/appdata-summary';
+import type { OfflineJob } from '../../lib/jobs/types';
 import { selectJobs } from '../../lib/jobs/registry';
 import { workerConfig, dispatchConfig } from '../../lib/refresh/config';
 
@@ -12,6 +13,12 @@ describe('offline job registry', () => {
     expect(() => selectJobs(['appdata-summary', 'mystery'])).toThrow(ConfigError);
     expect(() => selectJobs(['mystery'])).toThrow(/REFRESH_JOBS .*"mystery".*appdata-summary/);
     expect(() => selectJobs(['appdata-summary', 'appdata-summary'])).toThrow(/REFRESH_JOBS/);
+  });
+
+  it('knows drive-changes, which needs its wiring only when it runs', async () => {
+    const [job] = selectJobs(['drive-changes']);
+    expect(job).toMatchObject({ name: 'drive-changes', requiredScopes: [DRIVE_APPDATA_SCOPE] });
+    await expect(job!.run({} as Parameters<OfflineJob['run']>[0])).rejects.toThrow(ConfigError);
   });
 
   it('defaults to appdata-summary and parses a comma list', () => {

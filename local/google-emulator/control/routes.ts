@@ -147,6 +147,18 @@ export function controlRoutes(emulator: GoogleEmulator): Route[] {
         content: input.optionalString('content'),
       });
     }),
+    route('DELETE', '/drive/:sub/files/:fileId', (request) => ({
+      deleted: emulator.deleteDriveFile(sub(request), request.params.fileId ?? ''),
+    })),
+    route('POST', '/drive/:sub/expire-page-tokens', (request) => {
+      emulator.expireDrivePageTokens(sub(request));
+      return {};
+    }),
+    route('GET', '/drive/channels', () => emulator.driveChannels()),
+    route('GET', '/drive/push-deliveries', async () => {
+      await emulator.pushIdle();
+      return emulator.pushDeliveries();
+    }),
     route('GET', '/tokens/:sub', (request) => emulator.tokenState(sub(request))),
     // For leak assertions from other processes (the browser tests): loopback only, test values only.
     route('GET', '/issued-secrets', () => ({ secrets: emulator.issuedSecrets() })),

@@ -23,9 +23,9 @@ import { boundaryOf, MultipartSyntaxError, parseMultipart } from './multipart';
 import { parseQuery, QuerySyntaxError } from './query';
 import { ParentNotFoundError, toResource, type DriveSpace, type StoredFile } from './store';
 
-const SERVICE = 'drive.googleapis.com';
-const ALL_DRIVE_SCOPES = [SCOPES.drive, SCOPES.driveAppdata, SCOPES.driveFile, SCOPES.driveReadonly];
-const SPACE_SCOPES: Record<DriveSpace, { read: string[]; write: string[] }> = {
+export const SERVICE = 'drive.googleapis.com';
+export const ALL_DRIVE_SCOPES = [SCOPES.drive, SCOPES.driveAppdata, SCOPES.driveFile, SCOPES.driveReadonly];
+export const SPACE_SCOPES: Record<DriveSpace, { read: string[]; write: string[] }> = {
   appDataFolder: { read: [SCOPES.drive, SCOPES.driveAppdata], write: [SCOPES.drive, SCOPES.driveAppdata] },
   drive: { read: [SCOPES.drive, SCOPES.driveFile, SCOPES.driveReadonly], write: [SCOPES.drive, SCOPES.driveFile] },
 };
@@ -39,18 +39,19 @@ const ORDER_KEYS: Record<string, (file: StoredFile) => number | string> = {
   name: (file) => file.name,
 };
 
+/** A Drive route: logged and faultable as `drive`, attributed to the bearer's user. */
+export function driveRoute(ctx: EmulatorContext, method: string, pattern: string, handle: Route['handle']): Route {
+  return { method, pattern, endpoint: 'drive', describe: (request) => describeDriveRequest(ctx, request), handle };
+}
+
 export function driveRoutes(ctx: EmulatorContext): Route[] {
-  const route = (method: string, pattern: string, handle: Route['handle']): Route => ({
-    method,
-    pattern,
-    endpoint: 'drive',
-    describe: (request) => describeDriveRequest(ctx, request),
-    handle,
-  });
+  const route = (method: string, pattern: string, handle: Route['handle']): Route =>
+    driveRoute(ctx, method, pattern, handle);
   return [
     route('GET', '/drive/v3/files', (request) => listFiles(ctx, request)),
     route('POST', '/drive/v3/files', (request) => createFile(ctx, request)),
     route('GET', '/drive/v3/files/:fileId', (request) => getFile(ctx, request)),
+    route('DELETE', '/drive/v3/files/:fileId', (request) => deleteFile(ctx, request)),
     route('POST', '/upload/drive/v3/files', (request) => uploadFile(ctx, request)),
   ];
 }
@@ -96,6 +97,17 @@ function getFile(ctx: EmulatorContext, request: EmulatorRequest): EmulatorRespon
   if (!file) throw new ResponseError(fileNotFound(fileId));
   requireScope(token, SPACE_SCOPES[file.space].read, SERVICE);
   return fileResponse(request, file);
+}
+
+function deleteFile(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
+  const token = authenticate(ctx, request);
+  const fileId = request.params.fileId ?? '';
+  const drive = ctx.drive.of(token.owner);
+  const file = drive.get(fileId);
+  if (!file || file === drive.root || file === drive.appData) throw new ResponseError(fileNotFound(fileId));
+  requireScope(token, SPACE_SCOPES[file.space].write, SERVICE);
+  drive.delete(file.id);
+  return { status: 204, body: undefined };
 }
 
 function createFile(ctx: EmulatorContext, request: EmulatorRequest): EmulatorResponse {
@@ -167,7 +179,7 @@ function parseModifiedTime(value: unknown): number | undefined {
   return time;
 }
 
-function parseSpaces(value: string | null): DriveSpace[] {
+export function parseSpaces(value: string | null): DriveSpace[] {
   const spaces = (value ?? 'drive').split(',').map((space) => space.trim());
   if (!spaces.every((space): space is DriveSpace => space === 'drive' || space === 'appDataFolder')) {
     throw new ResponseError(invalidValue('spaces'));
@@ -175,7 +187,7 @@ function parseSpaces(value: string | null): DriveSpace[] {
   return spaces;
 }
 
-function parsePageSize(value: string | null): number {
+export function parsePageSize(value: string | null): number {
   if (value === null) return DEFAULT_PAGE_SIZE;
   const size = Number(value);
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
@@ -225,13 +237,13 @@ function sortFiles(files: StoredFile[], orderBy: string | null): StoredFile[] {
   );
 }
 
-function fieldsOf(request: EmulatorRequest, fallback: FieldMask): FieldMask {
+export function fieldsOf(request: EmulatorRequest, fallback: FieldMask): FieldMask {
   const fields = request.query.get('fields');
   return fields ? parsed(() => parseFieldMask(fields), FieldMaskSyntaxError, 'fields') : fallback;
 }
 
 /** Runs a parser, turning its syntax error into Drive's 400 Invalid Value for `location`. */
-function parsed<T>(parse: () => T, syntaxError: new (...args: never[]) => Error, location: string): T {
+export function parsed<T>(parse: () => T, syntaxError: new (...args: never[]) => Error, location: string): T {
   try {
     return parse();
   } catch (error) {
@@ -240,7 +252,7 @@ function parsed<T>(parse: () => T, syntaxError: new (...args: never[]) => Error,
   }
 }
 
-function invalidValue(location: string, message = 'Invalid Value'): EmulatorResponse {
+export function invalidValue(location: string, message = 'Invalid Value'): EmulatorResponse {
   return apiError(400, message, { reason: 'invalid', status: 'INVALID_ARGUMENT', location });
 }
 

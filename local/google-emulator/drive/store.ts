@@ -49,6 +49,20 @@ export interface NewFile {
   modifiedMs?: number;
 }
 
+/** One entry of a user's change log (what `changes.list` returns). */
+export interface FileChange {
+  /** Position in the user's change log; page tokens point into it. */
+  sequence: number;
+  fileId: string;
+  space: DriveSpace;
+  removed: boolean;
+  timeMs: number;
+  /** The file as it is now; absent once removed. */
+  file?: StoredFile;
+}
+
+export type ChangeListener = (change: FileChange) => void;
+
 export class ParentNotFoundError extends Error {
   constructor(readonly parentId: string) {
     super(`File not found: ${parentId}.`);
@@ -60,8 +74,14 @@ export class UserDrive {
   readonly appData: StoredFile;
   private readonly files = new Map<string, StoredFile>();
   private nextSequence = 0;
+  private readonly changes: FileChange[] = [];
+  /** Page tokens minted before the latest expiry carry an older epoch and are rejected. */
+  private tokenEpoch = 0;
 
-  constructor(private readonly clock: EmulatorClock) {
+  constructor(
+    private readonly clock: EmulatorClock,
+    private readonly onChange: ChangeListener = () => undefined,
+  ) {
     this.root = this.insertFolder('My Drive', 'drive');
     this.appData = this.insertFolder(APP_DATA_ALIAS, 'appDataFolder');
   }
@@ -76,7 +96,7 @@ export class UserDrive {
     const parent = this.get(file.parentId);
     if (!parent || parent.mimeType !== FOLDER_MIME_TYPE) throw new ParentNotFoundError(file.parentId);
     const now = this.clock.nowMs();
-    return this.insert({
+    const stored = this.insert({
       id: newFileId(),
       name: file.name,
       mimeType: file.mimeType,
@@ -86,6 +106,49 @@ export class UserDrive {
       modifiedMs: file.modifiedMs ?? now,
       size: file.mimeType === FOLDER_MIME_TYPE ? undefined : (file.size ?? 0),
     });
+    this.recordChange(stored, false);
+    return stored;
+  }
+
+  /** Deletes a file (not a space root); false when there is none. */
+  delete(fileId: string): boolean {
+    const file = this.files.get(fileId);
+    if (!file || file === this.root || file === this.appData) return false;
+    this.files.delete(fileId);
+    this.recordChange(file, true);
+    return true;
+  }
+
+  /** Where the change log ends now: the position the next change will take. */
+  get changeLogEnd(): number {
+    return this.changes.length;
+  }
+
+  get pageTokenEpoch(): number {
+    return this.tokenEpoch;
+  }
+
+  /** Every page token handed out so far stops working (as Google's do after long disuse). */
+  expirePageTokens(): void {
+    this.tokenEpoch += 1;
+  }
+
+  /** Changes from position `from` on, in order. */
+  changesSince(from: number): FileChange[] {
+    return this.changes.slice(from);
+  }
+
+  private recordChange(file: StoredFile, removed: boolean): void {
+    const change: FileChange = {
+      sequence: this.changes.length,
+      fileId: file.id,
+      space: file.space,
+      removed,
+      timeMs: this.clock.nowMs(),
+      ...(removed ? {} : { file }),
+    };
+    this.changes.push(change);
+    this.onChange(change);
   }
 
   /** Files (not the space roots) in any of `spaces`, in creation order. */
@@ -118,13 +181,17 @@ export class UserDrive {
 export class DriveStore {
   private readonly drives = new Map<string, UserDrive>();
 
-  constructor(private readonly clock: EmulatorClock) {}
+  constructor(
+    private readonly clock: EmulatorClock,
+    /** Told of every change in anyone's Drive (push notifications). */
+    private readonly onChange: (owner: string, change: FileChange) => void = () => undefined,
+  ) {}
 
   /** The owner's Drive, created empty on first use. */
   of(owner: string): UserDrive {
     let drive = this.drives.get(owner);
     if (!drive) {
-      drive = new UserDrive(this.clock);
+      drive = new UserDrive(this.clock, (change) => this.onChange(owner, change));
       this.drives.set(owner, drive);
     }
     return drive;
