@@ -95,11 +95,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   delete process.env.GOOGLE_CLIENT_SECRET_ARN;
 
-  // As Lambda's event source mapping would: the stream, in order, with retries.
-  const { handler: connectionEventsHandler } = await import('../../functions/connection-events');
+  // As Lambda's event source mapping would: the stream, in order, with retries. The handler
+  // loads on the first record, so a suite's own settings (log level, ...) made after
+  // startTestStack apply to it as to the handlers the suite imports.
   const connectionEvents = feed
     .enableStream(aws.tableName, userRecordsOnly)
-    .attach(connectionEventsHandler, { retryDelayMs: 5 });
+    .attach(async (event) => (await import('../../functions/connection-events')).handler(event), {
+      retryDelayMs: 5,
+    });
   closers.push(() => connectionEvents.stop());
 
   return {
