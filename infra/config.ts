@@ -21,13 +21,14 @@ export const CONTEXT_DEFAULTS = {
   allowedAzp: '',
   requiredScopes: 'https://www.googleapis.com/auth/drive.appdata',
   redirectUri: '',
-  refreshSchedule: 'rate(1 hour)',
+  refreshSchedule: 'rate(1 day)',
   refreshJobs: 'appdata-summary',
-  workerMaxConcurrency: 5,
-  userConcurrency: 8,
-  googleQps: 10,
+  googleRequestsPerSecond: 100,
+  workerMaxConcurrency: '',
+  userConcurrency: '',
+  googleQps: '',
   scanSegments: 4,
-  usersPerMessage: 10,
+  usersPerMessage: 200,
   exchangeRateLimit: 20,
   exchangeBurstLimit: 40,
   exchangeConcurrency: 20,
@@ -110,15 +111,21 @@ export interface InfraConfig {
   readonly refreshSchedule: string;
   /** Offline jobs the worker runs for each user, by name (each one the worker knows). */
   readonly refreshJobs: readonly JobName[];
-  /** Upper bound of concurrent worker invocations (SQS event source `maxConcurrency`). */
-  readonly workerMaxConcurrency: number;
-  /** Users one worker invocation processes at the same time. */
-  readonly userConcurrency: number;
-  /** Google requests per second, per worker instance (fleet ≈ googleQps × workerMaxConcurrency). */
-  readonly googleQps: number;
+  /**
+   * Google requests per second the whole refresh fleet may send (the project's allowance for
+   * it): the worker's concurrency, per-environment rate and users in flight derive from it
+   * (lib/refresh/sizing.ts). The three settings below override a derived value when set.
+   */
+  readonly googleRequestsPerSecond: number;
+  /** Override: concurrent worker invocations (SQS event source `maxConcurrency`). */
+  readonly workerMaxConcurrency?: number;
+  /** Override: users one worker invocation processes at the same time. */
+  readonly userConcurrency?: number;
+  /** Override: Google requests per second, per worker instance. */
+  readonly googleQps?: number;
   /** Parallel DynamoDB scan segments of the dispatcher. */
   readonly scanSegments: number;
-  /** Users per SQS message the dispatcher sends. */
+  /** The most users per SQS message the dispatcher sends (fewer when the Google allowance is small). */
   readonly usersPerMessage: number;
   /** Route throttle and reserved concurrency of each public function. */
   readonly publicFunctions: Readonly<Record<PublicFunctionName, PublicFunctionLimits>>;
@@ -244,9 +251,10 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
       (v) => (JOB_NAMES as readonly string[]).includes(v),
       `comma-separated names of jobs the worker knows (${JOB_NAMES.join(', ')})`,
     ) as JobName[],
-    workerMaxConcurrency: reader.integer('workerMaxConcurrency', 2, 1000),
-    userConcurrency: reader.integer('userConcurrency', 1, 256),
-    googleQps: reader.number('googleQps', 0.1, 1000),
+    googleRequestsPerSecond: reader.number('googleRequestsPerSecond', 0.1, 100_000),
+    ...optionalNumber('workerMaxConcurrency', reader.optionalInteger('workerMaxConcurrency', 2, 1000)),
+    ...optionalNumber('userConcurrency', reader.optionalInteger('userConcurrency', 1, 256)),
+    ...optionalNumber('googleQps', reader.optionalNumber('googleQps', 0.1, 1000)),
     scanSegments: reader.integer('scanSegments', 1, 1000),
     usersPerMessage: reader.integer('usersPerMessage', 1, 500),
     publicFunctions: Object.fromEntries(PUBLIC_FUNCTIONS.map((name) => [name, limits(name)])) as Record<
@@ -284,6 +292,10 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
   if (config.refreshJobs.length === 0) problems.push('refreshJobs: at least one job is required');
   if (problems.length) throw new InfraConfigError(problems);
   return config;
+}
+
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 /**
@@ -401,6 +413,14 @@ class ContextReader {
     const raw = this.raw(key);
     if (raw !== 'true' && raw !== 'false') this.problems.push(`${key}: expected true or false, got "${raw}"`);
     return raw === 'true';
+  }
+
+  optionalNumber(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.number(key, min, max);
+  }
+
+  optionalInteger(key: ContextKey, min: number, max: number): number | undefined {
+    return this.raw(key) === '' ? undefined : this.integer(key, min, max);
   }
 
   integer(key: ContextKey, min: number, max: number): number {

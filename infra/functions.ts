@@ -69,7 +69,9 @@ export const FUNCTION_SPECS = {
     id: 'RefreshWorker',
     folder: 'refresh-worker',
     description: 'SQS: refreshes each user access token and runs the offline jobs',
-    memorySize: 1024,
+    // Paced to its share of the Google allowance, it waits on the network most of the time:
+    // 256 MB (a seventh of a vCPU) keeps up with 50 Google requests/s (see README, "Scale and cost").
+    memorySize: 256,
     // A batch of users at a bounded Google QPS, with backoff; the queue's visibility is six times this.
     timeout: Duration.minutes(3),
   },
@@ -88,6 +90,14 @@ export const FUNCTION_SPECS = {
     memorySize: 256,
     // One read, at most one conditional write and one SendMessage: Google wants a quick answer.
     timeout: Duration.seconds(10),
+  },
+  token: {
+    id: 'Token',
+    folder: 'token',
+    description: 'Direct Invoke (IAM): a valid Google access token for one of the company own jobs',
+    memorySize: 512,
+    // A refresh at Google, or a wait for another caller's, with a short retry: seconds, not minutes.
+    timeout: Duration.seconds(20),
   },
 } as const satisfies Record<string, FunctionSpec>;
 

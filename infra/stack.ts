@@ -10,6 +10,8 @@ import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
 import { ServiceFunction } from './constructs/service-function';
 import { TokenStore } from './constructs/token-store';
+import { refreshSizing } from '../lib/refresh/sizing';
+import { ACCESS_TOKEN_PURPOSE } from '../lib/crypto/envelope';
 import { TOKEN_TABLE } from '../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, functionEntry, type FunctionName } from './functions';
 
@@ -120,24 +122,37 @@ export class GoogleOfflineAccessStack extends Stack {
       );
     }
     // The worker continues checkpointed scan segments with the dispatcher's code, so both read these.
+    // One project-wide allowance → environments × per-environment rate; explicit overrides win.
+    const sizing = refreshSizing({
+      googleRequestsPerSecond: config.googleRequestsPerSecond,
+      maxUsersPerMessage: config.usersPerMessage,
+      ...(config.workerMaxConcurrency !== undefined ? { workerMaxConcurrency: config.workerMaxConcurrency } : {}),
+    });
     const dispatchSettings = {
       DISPATCH_SCAN_SEGMENTS: String(config.scanSegments),
-      DISPATCH_USERS_PER_MESSAGE: String(config.usersPerMessage),
+      DISPATCH_USERS_PER_MESSAGE: String(sizing.usersPerMessage),
     };
     const dispatch = addFunction('refreshDispatch', dispatchSettings);
+    const { workerMaxConcurrency } = sizing;
+    const perEnvironmentQps = config.googleQps ?? sizing.perEnvironmentQps;
     const worker = addFunction('refreshWorker', {
       KMS_KEY_ID: key.keyArn,
       GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
       GOOGLE_REQUIRED_SCOPES: requiredScopes,
       REFRESH_JOBS: config.refreshJobs.join(','),
-      GOOGLE_QPS: String(config.googleQps),
-      REFRESH_USER_CONCURRENCY: String(config.userConcurrency),
+      GOOGLE_QPS: String(perEnvironmentQps),
+      REFRESH_USER_CONCURRENCY: String(config.userConcurrency ?? sizing.userConcurrency),
       ...dispatchSettings,
     });
     // Reads no table, key or secret: the stream hands it the records (see ConnectionEvents).
     const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
     // Drive push (opt-in): Google's notifications in, early runs of one user out.
     const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
+    // Access tokens for the company's own jobs: no route, invoked directly by roles given grantTokenAccess.
+    const token = addFunction('token', {
+      KMS_KEY_ID: key.keyArn,
+      GOOGLE_CLIENT_SECRET_ARN: clientSecret.secretArn,
+    });
     this.functions = {
       exchange,
       disconnect,
@@ -147,14 +162,18 @@ export class GoogleOfflineAccessStack extends Stack {
       refreshWorker: worker,
       connectionEvents,
       ...(driveNotifications ? { driveNotifications } : {}),
+      token,
     };
 
     this.pipeline = new RefreshPipeline(this, 'RefreshPipeline', {
       schedule: events.Schedule.expression(config.refreshSchedule),
-      workerMaxConcurrency: config.workerMaxConcurrency,
+      workerMaxConcurrency,
+      batchSize: sizing.batchSize,
       dispatcher: dispatch.function,
       worker: worker.function,
     });
+    // On a message's last delivery the worker counts it finished, so a poison message cannot hold the cycle open.
+    worker.function.addEnvironment('REFRESH_MAX_RECEIVES', String(this.pipeline.maxReceiveCount));
 
     // Least privilege: each function gets the operations its code performs, on the item
     // kinds it owns (dynamodb:LeadingKeys), nothing more.
@@ -214,9 +233,19 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantIndex(scanner.function, 'dynamodb:Scan', indexes.activeUsers.indexName);
       this.pipeline.addProducer(scanner.function);
     }
+    // The cycle item: a cycle starts only when the previous one finished; it counts its messages.
+    this.store.grantItems(dispatch.function, ['refreshCycle'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Lease, rotated token, refresh outcome, revoked mark: updates of the user record;
-    // a revoke retry first reads the user (Get).
-    this.store.grantItems(worker.function, ['user'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // a revoke retry first reads the user (Get); the users of a claimed message are read in one BatchGetItem.
+    this.store.grantItems(
+      worker.function,
+      ['user'],
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+    );
+    // Claims of cycle messages, and the cycle item's count of finished messages.
+    this.store.grantItems(worker.function, ['refreshCycle', 'refreshBatch'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     // Decrypts stored tokens (and queued revokes); re-encrypts a refresh token Google rotated.
     this.store.grantTokenKey(worker.function, 'kms:Decrypt', 'kms:GenerateDataKey');
     this.store.grantReadClientSecret(worker.function);
@@ -242,6 +271,15 @@ export class GoogleOfflineAccessStack extends Stack {
       this.store.grantItems(driveNotifications.function, ['jobState'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
       this.pipeline.addProducer(driveNotifications.function);
     }
+
+    // User record (Get; Update for a rotated token or a dead grant) and the ACCESS# cache item
+    // (Get; Update for the refresh lock and the cached token).
+    this.store.grantItems(token.function, ['user', 'accessToken'], 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // Decrypts stored refresh tokens, re-encrypts one Google rotated (the worker's path).
+    this.store.grantTokenKey(token.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+    // Encrypts and decrypts the cached access tokens, under their own purpose.
+    this.store.grantKeyForPurpose(token.function, ACCESS_TOKEN_PURPOSE, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.store.grantReadClientSecret(token.function);
 
     const route = (
       name: PublicFunctionName,
@@ -312,6 +350,22 @@ export class GoogleOfflineAccessStack extends Stack {
     new CfnOutput(this, 'RefreshDispatchFunctionName', {
       value: dispatch.function.functionName,
       description: 'Invoke it to start a refresh cycle now',
+    });
+    new CfnOutput(this, 'TokenFunctionArn', {
+      value: token.function.functionArn,
+      description: "Invoke it for a user's access token (roles given grantTokenAccess); see README",
+    });
+  }
+
+  /**
+   * Lets `grantee` (a job's role, in this stack or another of the same account) get users'
+   * access tokens: exactly `lambda:InvokeFunction` on the token function, nothing else.
+   */
+  grantTokenAccess(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.functions.token.function.functionArn],
     });
   }
 }

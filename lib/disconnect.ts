@@ -43,6 +43,11 @@ export interface DisconnectDependencies {
 
 type RevokeOutcome = 'revoked' | 'queued' | 'undecryptable';
 
+/** What a disconnect did with the stored token (for operators; `/disconnect` answers only the response). */
+export interface DisconnectOutcome extends DisconnectResponse {
+  revocation: RevokeOutcome | 'no_token_stored' | 'nothing_stored';
+}
+
 export class Disconnect {
   private readonly now: () => number;
 
@@ -59,18 +64,28 @@ export class Disconnect {
    */
   async disconnect(idToken: string): Promise<DisconnectResponse> {
     const { sub: userId } = await this.deps.idTokens.verify(idToken, { maxAgeSeconds: RECENT_SIGN_IN_SECONDS });
+    await this.disconnectUser(userId);
+    return { userId, disconnected: true };
+  }
+
+  /**
+   * The disconnect itself, for a user already identified: `/disconnect` after verifying the
+   * ID token, the operator CLI after its confirmation. Says what became of the stored token.
+   * @throws UpstreamUnavailableError as `disconnect`
+   */
+  async disconnectUser(userId: string): Promise<DisconnectOutcome> {
     for (let round = 1; round <= MAX_DISCONNECT_ROUNDS; round++) {
       const record = await this.deps.store.getUser(userId);
       if (!record || (record.status === 'disconnected' && !record.refreshToken)) {
         logger.info('disconnect: nothing stored', { userId, known: Boolean(record) });
-        return { userId, disconnected: true };
+        return { userId, disconnected: true, revocation: 'nothing_stored' };
       }
       const outcome = record.refreshToken ? await this.revokeOrQueue(userId, record.refreshToken) : undefined;
       if (await this.deps.store.markDisconnected(userId, new Date(this.now()), record.tokenVersion)) {
         logger.info('disconnected', { userId, revocation: outcome ?? 'no_token_stored' });
         // Revoked tokens had their jobs' state forgotten before the revoke; the others here.
         if (outcome !== 'revoked') await this.deps.jobCleanup?.forgetUser(userId);
-        return { userId, disconnected: true };
+        return { userId, disconnected: true, revocation: outcome ?? 'no_token_stored' };
       }
       // A sign-in or rotation replaced the token meanwhile: Google's grant is already gone, finish that one too.
       logger.info('disconnect: record changed meanwhile, re-reading', { userId, round });

@@ -13,7 +13,11 @@ export type ErrorCode =
   | 'invalid_token'
   | 'upstream_error'
   | 'upstream_unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  // The token function's refusals (direct Invoke, not HTTP: the statuses only complete the table).
+  | 'not_connected'
+  | 'needs_reconnect'
+  | 'scope_not_granted';
 
 const STATUS: Record<ErrorCode, number> = {
   csrf_header_missing: 403,
@@ -26,6 +30,9 @@ const STATUS: Record<ErrorCode, number> = {
   upstream_error: 502,
   upstream_unavailable: 503,
   internal_error: 500,
+  not_connected: 404,
+  needs_reconnect: 409,
+  scope_not_granted: 403,
 };
 
 export interface AppErrorOptions {
@@ -153,6 +160,44 @@ export class UpstreamUnavailableError extends AppError {
   override readonly name = 'UpstreamUnavailableError';
   constructor(message: string, options: AppErrorOptions = {}) {
     super('upstream_unavailable', message, { retryAfterSeconds: 5, ...options });
+  }
+}
+
+/** The token function: the user never connected, or took access back (`reason` then says so). */
+export class NotConnectedError extends AppError {
+  override readonly name = 'NotConnectedError';
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
+    super('not_connected', message);
+  }
+
+  override toJSON(): { error: ErrorCode; message: string; reason?: string } {
+    return { ...super.toJSON(), ...(this.reason ? { reason: this.reason } : {}) };
+  }
+}
+
+/** The token function: the stored grant is gone or unusable; the user must sign in again (`reason` says why). */
+export class NeedsReconnectError extends AppError {
+  override readonly name = 'NeedsReconnectError';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super('needs_reconnect', message);
+  }
+
+  override toJSON(): { error: ErrorCode; message: string; reason: string } {
+    return { ...super.toJSON(), reason: this.reason };
+  }
+}
+
+/** The token function: a scope was asked for that the user did not grant. */
+export class ScopeNotGrantedError extends AppError {
+  override readonly name = 'ScopeNotGrantedError';
+  constructor(readonly missingScopes: readonly string[]) {
+    super('scope_not_granted', `The user did not grant: ${missingScopes.join(' ')}`);
   }
 }
 

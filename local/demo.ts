@@ -213,6 +213,29 @@ async function main(): Promise<void> {
   }
 
   await step(
+    "A company job gets the user's access token",
+    '  Another workload (a nightly export, a support tool, an agent) asks the token function, through the\n' +
+      '  typed client (lib/client), for an access token with drive.appdata: Lambda Invoke, authorized by IAM.\n' +
+      '  The first call refreshes at Google; the second is served from the encrypted cache.',
+  );
+  const { AccessTokenClient } = await import('../lib/client');
+  const { listAppData } = await import('../examples/drive-appdata-job');
+  const tokens = new AccessTokenClient();
+  const scopes = ['https://www.googleapis.com/auth/drive.appdata'];
+  const token = await tokens.getAccessToken({ userId, scopes });
+  const again = await tokens.getAccessToken({ userId, scopes, minValiditySeconds: 600 });
+  const info = await call(`${google}/tokeninfo?access_token=${encodeURIComponent(token.accessToken)}`);
+  show('What the job got (the token itself is never printed)', {
+    accessToken: `<${token.accessToken.length} characters>`,
+    expiresAt: token.expiresAt.toISOString(),
+    scopes: token.scopes,
+    secondCallSameToken: again.accessToken === token.accessToken,
+    googleTokeninfo: { status: info.status, sub: (info.body as { sub?: string }).sub },
+  });
+  const listing = await listAppData(userId, { tokens, rootUrl: google });
+  show("The example job (examples/drive-appdata-job.ts) lists the user's Drive app data", listing.files);
+
+  await step(
     'The user disconnects',
     '  POST /disconnect with the Google ID token as Bearer: the token is revoked at Google and the ciphertext destroyed.',
   );

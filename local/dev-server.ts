@@ -17,10 +17,11 @@ import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
 import { startKmsEmulator } from './kms-emulator';
+import { startLambdaInvoke, type InvokeHandler, type LocalFunctions } from './lambda-invoke';
 import { provisionLocal } from './provision';
 import { startSqsEmulator } from './sqs-emulator';
 import { startWebServer, type WebAppConfig } from './web-server';
-import { saveStackEnv, STACK_ENV_FILE } from './stack-env';
+import { LOCAL_TOKEN_FUNCTION, saveStackEnv, STACK_ENV_FILE } from './stack-env';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -35,6 +36,10 @@ const HTTP_ROUTES: Record<string, string> = {
 
 /** How often the queue is polled between cycles for early runs (Drive push), as Lambda's event source would. */
 const EARLY_RUN_POLL_MS = 1_000;
+/** Functions invoked directly (Lambda Invoke), served at AWS_ENDPOINT_URL_LAMBDA, by name and folder. */
+const INVOKED_FUNCTIONS: Record<string, string> = {
+  [LOCAL_TOKEN_FUNCTION]: 'token',
+};
 
 const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
@@ -150,6 +155,17 @@ async function main(): Promise<void> {
     onFailure: (records) => console.error(`connection events: ${records.length} change(s) sent to the on-failure list`),
   });
   closers.push(() => consumer.stop());
+
+  // The token function has no route: jobs, the client and the CLI invoke it (Lambda Invoke API).
+  const invoked: LocalFunctions = {};
+  for (const [name, folder] of Object.entries(INVOKED_FUNCTIONS)) {
+    const entry = join(ROOT, 'functions', folder, 'index.ts');
+    if (existsSync(entry)) invoked[name] = ((await import(entry)) as { handler: InvokeHandler }).handler;
+  }
+  const invoke = await startLambdaInvoke(invoked, { port: port('LAMBDA_PORT', 3002) });
+  closers.push(() => invoke.close());
+  env.AWS_ENDPOINT_URL_LAMBDA = invoke.url;
+  env.ACCESS_TOKEN_FUNCTION ??= LOCAL_TOKEN_FUNCTION;
   await mkdir(join(ROOT, '.local'), { recursive: true });
   await saveStackEnv(env);
   closers.unshift(() => rm(STACK_ENV_FILE, { force: true }));
@@ -183,6 +199,7 @@ async function main(): Promise<void> {
 
   console.log(`\nGoogle offline access — local stack up in ${Date.now() - started} ms\n`);
   console.log(`HTTP API         ${api.url}  (${Object.keys(routes).join(', ')})`);
+  console.log(`Lambda Invoke    ${invoke.url}  (${Object.keys(invoked).join(', ')}; AWS_ENDPOINT_URL_LAMBDA)`);
   if (web) console.log(`Web app          ${web.url}  (open it in a browser; CORS allows it)`);
   else console.log('Web app          not served: it needs the Google emulator or GOOGLE_CLIENT_SECRET_FILE');
   for (const line of lines) console.log(line);
@@ -204,7 +221,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`\nnpm run refresh and npm run demo find this stack through ${STACK_ENV_FILE}.`);
+  console.log(`\nnpm run refresh, npm run demo and npm run ops find this stack through ${STACK_ENV_FILE}.`);
   console.log('Ctrl-C stops everything.');
 
   let stopping = false;

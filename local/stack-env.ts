@@ -7,7 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-export const STACK_ENV_FILE = join(resolve(__dirname, '..'), '.local', 'stack-env.json');
+/** Where the running stack's environment is written; `LOCAL_STACK_ENV_FILE` moves it (tests). */
+export const STACK_ENV_FILE =
+  process.env.LOCAL_STACK_ENV_FILE ?? join(resolve(__dirname, '..'), '.local', 'stack-env.json');
+
+/** The name the local stack serves the token function under (ACCESS_TOKEN_FUNCTION). */
+export const LOCAL_TOKEN_FUNCTION = 'google-offline-access-token';
 
 /** The variables the functions read (DESIGN.md), plus what the tools need to reach the stack. */
 const SHARED = [
@@ -32,6 +37,8 @@ const SHARED = [
   'REFRESH_JOBS',
   'DRIVE_PUSH_ADDRESS',
   'DRIVE_PUSH_COALESCE_SECONDS',
+  'AWS_ENDPOINT_URL_LAMBDA',
+  'ACCESS_TOKEN_FUNCTION',
   'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
   'POWERTOOLS_METRICS_DISABLED',
   'LOCAL_API_URL',

@@ -235,6 +235,24 @@ export class Observability extends Construct {
       evaluationPeriods: 1,
     });
 
+    // The dispatcher found the previous cycle still running and enqueued nobody (lib/refresh/dispatch.ts).
+    const cycleOverlaps = new cloudwatch.Metric({
+      namespace: props.metricsNamespace,
+      metricName: 'RefreshCycleOverlaps',
+      dimensionsMap: { service: props.serviceName },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.hours(1),
+    });
+    alarm('RefreshCycleOverlap', {
+      alarmDescription:
+        'A refresh cycle was still running when the next one was due, so that tick enqueued nobody (no user is ever queued twice). ' +
+        'Do: if it happens every tick, a cycle takes longer than the schedule at the Google allowance: raise googleRequestsPerSecond (if Google allows) or lengthen refreshSchedule (README, "Scale and cost"); if once, look for messages retried or in the dead-letter queue.',
+      metric: cycleOverlaps,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(24) });
     const functions = Object.entries(props.functions);
     const perFunction = (

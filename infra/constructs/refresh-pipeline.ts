@@ -30,6 +30,8 @@ export interface RefreshPipelineProps {
 export class RefreshPipeline extends Construct {
   /** AWS's guidance for SQS event sources: visibility at least six times the function timeout. */
   static readonly VISIBILITY_TIMEOUT_FACTOR = 6;
+  /** Deliveries before a message moves to the dead-letter queue (the worker is told, see REFRESH_MAX_RECEIVES). */
+  static readonly MAX_RECEIVE_COUNT = 5;
 
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
@@ -40,7 +42,7 @@ export class RefreshPipeline extends Construct {
   constructor(scope: Construct, id: string, props: RefreshPipelineProps) {
     super(scope, id);
     const workerTimeout = props.worker.timeout ?? Duration.seconds(3); // Lambda's own default
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.maxReceiveCount = props.maxReceiveCount ?? RefreshPipeline.MAX_RECEIVE_COUNT;
     this.visibilityTimeoutSeconds = workerTimeout.toSeconds() * RefreshPipeline.VISIBILITY_TIMEOUT_FACTOR;
 
     // SQS-managed encryption: a CMK here would force KMS permissions onto every producer and

@@ -4,12 +4,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { TOKEN_PURPOSE } from '../../lib/crypto/envelope';
+import { ACCESS_TOKEN_PURPOSE, TOKEN_PURPOSE } from '../../lib/crypto/envelope';
 import { ITEM_KINDS, TOKEN_TABLE, TOKEN_TABLE_INDEXES, type ItemKind } from '../../lib/store/table-definition';
 
 /** Item-level DynamoDB actions a function may be granted on the token table. */
 export type TableItemAction =
   | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
@@ -20,6 +21,9 @@ export type TableIndexAction = 'dynamodb:Query' | 'dynamodb:Scan';
 
 /** What the token key may be used for; always bound to the refresh-token encryption context. */
 export type TokenKeyAction = 'kms:GenerateDataKey' | 'kms:Decrypt';
+
+/** Encryption-context purposes the key serves. */
+export type KeyPurpose = typeof TOKEN_PURPOSE | typeof ACCESS_TOKEN_PURPOSE;
 
 /** The table's index names, as the table definition spells them. */
 export type IndexName = (typeof TOKEN_TABLE.indexes)[keyof typeof TOKEN_TABLE.indexes]['indexName'];
@@ -182,19 +186,28 @@ export class TokenStore extends Construct {
    * rather than named as principal, so a just-created role needs no IAM propagation first).
    */
   grantTokenKey(grantee: iam.IGrantable, ...actions: TokenKeyAction[]): void {
+    this.grantKeyForPurpose(grantee, TOKEN_PURPOSE, ...actions);
+  }
+
+  /**
+   * Like `grantTokenKey`, under another encryption-context purpose: the token function's
+   * cached access tokens (`google-access-token`) use the same key, bound to their own purpose,
+   * so a role granted one purpose cannot decrypt the other's data keys.
+   */
+  grantKeyForPurpose(grantee: iam.IGrantable, purpose: KeyPurpose, ...actions: TokenKeyAction[]): void {
     const role = grantee.grantPrincipal;
     if (!iam.Role.isRole(role)) throw new Error('grantTokenKey: the grantee must act through an IAM role of this app');
-    const purpose = { 'kms:EncryptionContext:purpose': TOKEN_PURPOSE };
+    const context = { 'kms:EncryptionContext:purpose': purpose };
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.AccountRootPrincipal()],
         actions,
         resources: ['*'],
-        conditions: { StringEquals: purpose, ArnEquals: { 'aws:PrincipalArn': role.roleArn } },
+        conditions: { StringEquals: context, ArnEquals: { 'aws:PrincipalArn': role.roleArn } },
       }),
     );
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions, resources: [this.key.keyArn], conditions: { StringEquals: purpose } }),
+      new iam.PolicyStatement({ actions, resources: [this.key.keyArn], conditions: { StringEquals: context } }),
     );
   }
 

@@ -15,6 +15,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 /** The purpose (KMS encryption context and AAD) of stored refresh tokens. */
 export const TOKEN_PURPOSE = 'google-refresh-token';
 
+/** The purpose of access tokens the token function caches: its own KMS context, so a key grant for one is not one for the other. */
+export const ACCESS_TOKEN_PURPOSE = 'google-access-token';
+
 /** The cipher port: what the domain encrypts and decrypts tokens with. */
 export interface TokenCipher {
   encrypt(plaintext: string, userId: string): Promise<Buffer>;
@@ -38,6 +41,8 @@ export interface TokenCipherOptions {
   dataKeyMaxUses?: number;
   /** Unwrapped keys kept for decryption (default 256). */
   decryptCacheSize?: number;
+  /** How long an unwrapped key is reused for decryption (default three times `dataKeyMaxAgeMs`). */
+  decryptCacheMaxAgeMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +63,7 @@ export class EnvelopeCipher implements TokenCipher {
   private readonly maxAgeMs: number;
   private readonly maxUses: number;
   private readonly decryptCacheSize: number;
+  private readonly decryptCacheMaxAgeMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -68,6 +74,7 @@ export class EnvelopeCipher implements TokenCipher {
     this.maxAgeMs = options.dataKeyMaxAgeMs ?? 5 * 60_000;
     this.maxUses = options.dataKeyMaxUses ?? 10_000;
     this.decryptCacheSize = options.decryptCacheSize ?? 256;
+    this.decryptCacheMaxAgeMs = options.decryptCacheMaxAgeMs ?? this.maxAgeMs * 3;
     this.now = options.now ?? Date.now;
   }
 
@@ -129,7 +136,7 @@ export class EnvelopeCipher implements TokenCipher {
   private unwrap(wrapped: Buffer): Promise<Buffer> {
     const id = createHash('sha256').update(wrapped).digest('base64');
     const cached = this.unwrapped.get(id);
-    if (cached && this.now() - cached.createdAt < this.maxAgeMs * 3) return cached.key;
+    if (cached && this.now() - cached.createdAt < this.decryptCacheMaxAgeMs) return cached.key;
     const key = this.dataKeys.unwrapDataKey(wrapped, this.purpose);
     this.remember(wrapped, key, id);
     key.catch(() => this.unwrapped.delete(id));

@@ -7,8 +7,16 @@
  * message carrying its LastEvaluatedKey, and the worker continues it with the same code.
  * Every run reads at least one page per segment before checking the clock, so even a tiny
  * budget makes progress.
+ *
+ * With a refresh ledger, a cycle starts only when the previous one has finished (or timed
+ * out): a schedule firing while a cycle still runs enqueues nobody, counts a
+ * `RefreshCycleOverlaps` metric (an alarm watches it) and returns `overlapped`. Every
+ * message carries a `batch` id the worker claims it under.
  */
+import { createHash } from 'node:crypto';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logger } from '../log';
+import type { RefreshLedger } from '../store/refresh-ledger';
 import type { ScanCursor, UserStore } from '../store/users';
 import type { DispatchConfig } from './config';
 import type { RefreshUsersMessage, ScanSegmentMessage } from './messages';
@@ -23,12 +31,18 @@ export interface DispatchResult {
   segments: number;
   /** Segments left unfinished and sent on as `scan` messages. */
   checkpointed: number;
+  /** Set when the previous cycle was still running: nothing was enqueued. */
+  overlapped?: { runningCycle: string };
 }
 
 export interface DispatcherDependencies {
   store: Pick<UserStore, 'scanActiveUsers'>;
   queue: RefreshQueue;
-  config: Pick<DispatchConfig, 'scanSegments' | 'usersPerMessage' | 'scanPageSize'>;
+  config: Pick<DispatchConfig, 'scanSegments' | 'usersPerMessage' | 'scanPageSize'> &
+    Partial<Pick<DispatchConfig, 'cycleTimeoutMs'>>;
+  /** Keeps cycles apart and counts their messages; without it, every firing dispatches. */
+  ledger?: RefreshLedger;
+  metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
   now?: () => number;
 }
 
@@ -56,6 +70,31 @@ export class RefreshDispatcher {
   async dispatchCycle(options: DispatchOptions = {}): Promise<DispatchResult> {
     const cycle = options.cycle ?? new Date(this.now()).toISOString();
     const totalSegments = this.deps.config.scanSegments;
+    const { ledger, metrics } = this.deps;
+    if (ledger) {
+      const start = await ledger.startCycle({
+        cycle,
+        nowMs: this.now(),
+        timeoutMs: this.deps.config.cycleTimeoutMs ?? DEFAULT_CYCLE_TIMEOUT_MS,
+        totalSegments,
+      });
+      if (!start.started) {
+        const { running } = start;
+        logger.warn('the previous refresh cycle is still running: this one enqueues nobody', {
+          cycle,
+          runningCycle: running.cycle,
+          messages: running.messages,
+          messagesDone: running.messagesDone,
+          segmentsDone: running.segmentsDone,
+          totalSegments: running.totalSegments,
+        });
+        if (metrics) {
+          metrics.addMetric('RefreshCycleOverlaps', MetricUnit.Count, 1);
+          metrics.publishStoredMetrics();
+        }
+        return { users: 0, messages: 0, segments: 0, checkpointed: 0, overlapped: { runningCycle: running.cycle } };
+      }
+    }
     const results = await Promise.all(
       Array.from({ length: totalSegments }, (_, segment) =>
         this.runSegment(cycle, { segment, totalSegments }, options.deadline),
@@ -91,6 +130,11 @@ export class RefreshDispatcher {
         ...(cursor ? { cursor } : {}),
       });
       const messages = this.refreshMessages(cycle, page.userIds);
+      // Counted before sending: a count above what was sent keeps the cycle open (the safe error).
+      await this.deps.ledger?.recordDispatch(cycle, {
+        messages: messages.length,
+        segmentsDone: page.nextCursor ? 0 : 1,
+      });
       await this.deps.queue.send(messages);
       result.users += page.userIds.length;
       result.messages += messages.length;
@@ -115,10 +159,19 @@ export class RefreshDispatcher {
     const size = this.deps.config.usersPerMessage;
     const messages: RefreshUsersMessage[] = [];
     for (let start = 0; start < userIds.length; start += size) {
-      messages.push({ kind: 'refresh', cycle, users: userIds.slice(start, start + size) });
+      const users = userIds.slice(start, start + size);
+      messages.push({ kind: 'refresh', cycle, users, batch: batchId(users) });
     }
     return messages;
   }
+}
+
+/** A cycle that has not finished after this long counts as abandoned (default 23 hours). */
+export const DEFAULT_CYCLE_TIMEOUT_MS = 23 * 3_600_000;
+
+/** A message's id within its cycle: its users, hashed (a scan returns each user once per cycle). */
+export function batchId(users: readonly string[]): string {
+  return createHash('sha256').update(users.join('\n')).digest('base64url').slice(0, 22);
 }
 
 function addResults(a: DispatchResult, b: DispatchResult): DispatchResult {

@@ -12,6 +12,12 @@ export interface RefreshUsersMessage {
   /** ISO time the cycle was dispatched; a user refreshed since then is not refreshed again. */
   cycle: string;
   users: string[];
+  /**
+   * The message's id within its cycle (a hash of its users), set by the dispatcher: the
+   * worker claims the message as a whole under it. Absent (a message from elsewhere, such as
+   * an on-demand refresh): each user is leased one by one.
+   */
+  batch?: string;
 }
 
 export interface ScanSegmentMessage {

@@ -1,9 +1,15 @@
 /**
- * One user's refresh, under a lease: decrypt the stored refresh token, get a fresh access
- * token, keep a rotated refresh token, run the offline jobs, record the outcome.
+ * One user's refresh: decrypt the stored refresh token, get a fresh access token, keep a
+ * rotated refresh token, run the offline jobs, record the outcome. Two ways in:
  *
- * - The lease (a conditional write) keeps overlapping runs off the user; it is released
- *   when the work ends, so the next cycle processes the user again.
+ * - `refresh`: under a per-user lease (a conditional write) that keeps overlapping runs off
+ *   the user; it is released when the work ends, so the next cycle processes the user again.
+ *   A lease another run holds is not a skip: the user comes back (retryable), so a crashed
+ *   run costs a retry, never a skipped cycle.
+ * - `refreshUnderClaim`: for a user of a cycle message the worker has claimed as a whole
+ *   (see lib/store/refresh-ledger.ts). No lease write; the record is written only when
+ *   something changed (a failure, a job result, a rotated token) or the last recorded
+ *   refresh is older than `recordIntervalMs`, so an unchanged user costs no write at all.
  * - A user refreshed since the message's cycle is skipped: a redelivered message does not
  *   refresh its other users twice.
  * - `invalid_grant` (or a ciphertext nothing can decrypt) marks the user revoked, only if
@@ -12,17 +18,17 @@
  *   and nowhere else; AWS throttling is retried by the SDK alone. Once exhausted the outcome
  *   is `retryable`, so the worker hands the message back to SQS.
  */
-import { CiphertextError, tokenHashes, type TokenCipher } from '../crypto/envelope';
-import { InvalidGrantError } from '../errors';
-import type { GoogleGateway, GoogleTokens } from '../google/gateway';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { GrantRefresher } from '../access-tokens';
+import { UpstreamUnavailableError } from '../errors';
+import type { GoogleTokens } from '../google/gateway';
 import type { UserJobsCleanup } from '../jobs/cleanup';
 import type { DriveClientFactory } from '../jobs/drive';
 import { toDriveError } from '../jobs/drive';
 import type { OfflineJob } from '../jobs/types';
 import { describeError, logger } from '../log';
 import { redactText } from '../redact';
-import type { JobResult, RefreshOutcome, Revocation, UserRecord, UserStore } from '../store/users';
-import { classifyGrantFailure, TESTING_MODE_EXPIRY_ADVICE } from '../connection-status';
+import type { JobResult, RefreshOutcome, UserRecord, UserStore } from '../store/users';
 import { withRetries, type RetryPolicy } from './backoff';
 import { isTransient } from '../failures';
 
@@ -33,20 +39,26 @@ export type UserOutcome =
   | { status: 'failed'; retryable: boolean; error: string };
 
 export interface UserRefreshDependencies {
-  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'replaceRefreshToken' | 'finishRefresh' | 'markRevoked'>;
-  cipher: Pick<TokenCipher, 'encrypt' | 'decrypt'>;
-  oauth: Pick<GoogleGateway, 'refreshAccessToken'>;
+  store: Pick<UserStore, 'claimLease' | 'releaseLease' | 'finishRefresh' | 'recordRefresh'>;
+  /** The one path from a stored grant to an access token (lib/access-tokens.ts), shared with the token function. */
+  grants: Pick<GrantRefresher, 'refresh'>;
   jobs: readonly OfflineJob[];
   /** Drive clients for a user's access token, already rate-limited per request. */
   driveFor: DriveClientFactory;
-  /** Awaited before every refresh grant (the Google rate limiter). */
-  beforeGoogleRequest: () => Promise<void>;
   /** Forgets a revoked user's job state (page tokens, push channels). */
   jobCleanup?: Pick<UserJobsCleanup, 'forgetUser'>;
   leaseMs: number;
   retry: RetryPolicy;
+  /** Under a message claim, an unchanged outcome is still written once it is this old (default 30 days). */
+  recordIntervalMs?: number;
+  /** Told of every throttling answer from Google (429, Drive rate limits): the rate limiter slows down. */
+  onGoogleThrottled?: () => void;
   now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
+
+export const DEFAULT_RECORD_INTERVAL_MS = 30 * 86_400_000;
 
 /** A claimed user's lease; `released` once the outcome was recorded with it. */
 interface Lease {
@@ -81,12 +93,17 @@ export class UserRefresher {
     } catch (error) {
       return failed(userId, error, 'claiming the lease');
     }
-    // Gone, no longer active, or another run holds the lease right now.
-    if (!record?.refreshToken) return { status: 'skipped', reason: 'not_claimed' };
+    if (!record) {
+      // Gone or no longer active: nothing to do. Leased by another run: come back later.
+      return (await this.leasedByAnother(userId))
+        ? { status: 'failed', retryable: true, error: 'another run holds the user' }
+        : { status: 'skipped', reason: 'not_claimed' };
+    }
+    if (!record.refreshToken) return { status: 'skipped', reason: 'not_claimed' };
     const lease: Lease = { userId, released: false };
     try {
       if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
-      return await this.refreshClaimed(record, record.refreshToken, lease, run);
+      return await this.refreshClaimed(record, lease, run);
     } finally {
       // Usually released together with the recorded outcome; on every other path, here.
       if (!lease.released) {
@@ -98,39 +115,63 @@ export class UserRefresher {
     }
   }
 
-  private async refreshClaimed(
-    record: UserRecord,
-    ciphertext: Uint8Array,
-    lease: Lease,
-    run: RefreshRun,
-  ): Promise<UserOutcome> {
+  /**
+   * A user of a message this run has claimed, from a (possibly stale) read. Never throws.
+   * `record` undefined: the user is gone.
+   */
+  async refreshUnderClaim(userId: string, record: UserRecord | undefined, run: RefreshRun): Promise<UserOutcome> {
+    if (!record?.refreshToken || record.status !== 'active') return { status: 'skipped', reason: 'not_claimed' };
+    // Someone refreshes this user on demand under a per-user lease: come back after it.
+    if (record.leaseOwner && (record.leaseExpiresAt ?? 0) > this.now())
+      return { status: 'failed', retryable: true, error: 'another run holds the user' };
+    if (refreshedSince(record, run.cycle)) return { status: 'skipped', reason: 'already_refreshed' };
+    return this.refreshClaimed(record, undefined, run);
+  }
+
+  /** Whether a live lease of another run is why the claim failed (a strongly consistent read). */
+  private async leasedByAnother(userId: string): Promise<boolean> {
+    const store = this.deps.store as Partial<Pick<UserStore, 'getUser'>>;
+    if (!store.getUser) return false;
+    try {
+      const current = await store.getUser(userId, true);
+      return Boolean(
+        current?.refreshToken && current.status === 'active' && (current.leaseExpiresAt ?? 0) > this.now(),
+      );
+    } catch {
+      // Unknown: coming back costs a retry, skipping could cost a cycle.
+      return true;
+    }
+  }
+
+  private async refreshClaimed(record: UserRecord, lease: Lease | undefined, run: RefreshRun): Promise<UserOutcome> {
     const { userId } = record;
     let tokens: GoogleTokens;
     try {
-      const refreshToken = await this.retrying(run, () => this.deps.cipher.decrypt(ciphertext, userId));
-      tokens = await this.retrying(run, async () => {
-        await this.deps.beforeGoogleRequest();
-        return this.deps.oauth.refreshAccessToken(refreshToken);
-      });
-      if (tokens.refreshToken && tokens.refreshToken !== refreshToken)
-        await this.storeRotatedToken(record, tokens.refreshToken, run);
+      const grant = await this.deps.grants.refresh(record, (operation) => this.retrying(run, operation));
+      switch (grant.status) {
+        case 'revoked':
+          await this.deps.jobCleanup?.forgetUser(userId);
+          return { status: 'revoked' };
+        case 'token_replaced':
+          return { status: 'skipped', reason: 'token_replaced' };
+        case 'mark_failed':
+          return failed(userId, grant.error, 'marking the user revoked');
+        case 'refreshed':
+          tokens = grant.tokens;
+      }
     } catch (error) {
-      if (error instanceof InvalidGrantError) return this.markRevoked(record, this.grantRevocation(record, error), run);
-      // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
-      if (error instanceof CiphertextError)
-        return this.markRevoked(record, { reason: 'revoked', detail: 'undecryptable_token' }, run);
-      await this.recordFailure(lease, error, {}, run);
+      await this.recordFailure(record, lease, error, {}, run);
       return failed(userId, error, 'refreshing the access token');
     }
 
     const grantedScopes = tokens.scopes.length ? tokens.scopes : record.grantedScopes;
     const { results, failure } = await this.runJobs(userId, tokens.accessToken, grantedScopes, run);
     if (failure) {
-      await this.recordFailure(lease, failure.error, results, run);
+      await this.recordFailure(record, lease, failure.error, results, run);
       return failed(userId, failure.error, `running the job ${failure.job}`);
     }
     try {
-      await this.finish(lease, { at: new Date(this.now()), jobs: results, succeeded: true }, run);
+      await this.finish(record, lease, { at: new Date(this.now()), jobs: results, succeeded: true }, run);
     } catch (error) {
       return failed(userId, error, 'recording the refresh');
     }
@@ -139,23 +180,6 @@ export class UserRefresher {
       jobs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.status])),
     });
     return { status: 'refreshed' };
-  }
-
-  /** Keeps a refresh token Google rotated, unless a newer sign-in replaced the record meanwhile. */
-  private async storeRotatedToken(record: UserRecord, refreshToken: string, run: RefreshRun): Promise<void> {
-    const { userId } = record;
-    const ciphertext = await this.retrying(run, () => this.deps.cipher.encrypt(refreshToken, userId));
-    const stored = await this.retrying(run, () =>
-      this.deps.store.replaceRefreshToken(
-        userId,
-        record.tokenVersion,
-        { ciphertext, ...tokenHashes(refreshToken) },
-        new Date(this.now()),
-      ),
-    );
-    if (stored) logger.info('rotated refresh token stored', { userId });
-    else
-      logger.info('rotated refresh token not stored: the record changed meanwhile (the newer token wins)', { userId });
   }
 
   private async runJobs(
@@ -173,10 +197,18 @@ export class UserRefresher {
         results[job.name] = { status: 'skipped', at: at(), reason: 'missing_scopes' };
         continue;
       }
-      const jobLogger = logger.createChild({ persistentKeys: { userId, job: job.name } });
+      // A child logger costs a new Console (about a tenth of a millisecond): made only for a job that logs.
+      let jobLogger: Logger | undefined;
+      const context = {
+        drive,
+        userId,
+        get logger(): Logger {
+          return (jobLogger ??= logger.createChild({ persistentKeys: { userId, job: job.name } }));
+        },
+      };
       try {
         const detail = await this.retrying(run, () =>
-          job.run({ drive, userId, logger: jobLogger }).catch((error: unknown) => {
+          job.run(context).catch((error: unknown) => {
             throw toDriveError(error, `Drive job ${job.name}`);
           }),
         );
@@ -190,67 +222,53 @@ export class UserRefresher {
     return failure ? { results, failure } : { results };
   }
 
-  /** Why Google refused the token: its error codes, and the token's age for Testing mode's 7-day expiry. */
-  private grantRevocation(record: UserRecord, error: InvalidGrantError): Revocation {
-    const storedAt = record.tokenStoredAt ? Date.parse(record.tokenStoredAt) : NaN;
-    const tokenAgeMs = Number.isNaN(storedAt) ? undefined : this.now() - storedAt;
-    const reason = classifyGrantFailure(error, tokenAgeMs);
-    if (reason === 'testing_mode_expiry') {
-      logger.warn(TESTING_MODE_EXPIRY_ADVICE, {
-        userId: record.userId,
-        reason,
-        tokenAgeHours: Math.round((tokenAgeMs ?? 0) / 3_600_000),
-      });
+  /**
+   * Records the outcome and releases the lease, in one write. Without a lease (a claimed
+   * message), only an outcome that changed something is written.
+   */
+  private async finish(
+    record: UserRecord,
+    lease: Lease | undefined,
+    outcome: RefreshOutcome,
+    run: RefreshRun,
+  ): Promise<void> {
+    if (!lease) {
+      if (outcomeChanged(record, outcome, this.deps.recordIntervalMs ?? DEFAULT_RECORD_INTERVAL_MS))
+        await this.retrying(run, () => this.deps.store.recordRefresh(record.userId, outcome));
+      return;
     }
-    return { reason, detail: grantReason(error) };
-  }
-
-  private async markRevoked(record: UserRecord, revocation: Revocation, run: RefreshRun): Promise<UserOutcome> {
-    const { userId } = record;
-    const reason = revocation.reason;
-    try {
-      const marked = await this.retrying(run, () =>
-        this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion),
-      );
-      if (!marked) {
-        logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
-        return { status: 'skipped', reason: 'token_replaced' };
-      }
-    } catch (markError) {
-      return failed(userId, markError, 'marking the user revoked');
-    }
-    logger.info('user marked revoked', { userId, reason, detail: revocation.detail });
-    await this.deps.jobCleanup?.forgetUser(userId);
-    return { status: 'revoked' };
-  }
-
-  /** Records the outcome and releases the lease, in one write. */
-  private async finish(lease: Lease, outcome: RefreshOutcome, run: RefreshRun): Promise<void> {
     await this.retrying(run, () => this.deps.store.finishRefresh(lease.userId, run.owner, outcome));
     lease.released = true;
   }
 
   /** Best effort: the outcome is already decided, a failure to record it only loses history. */
   private async recordFailure(
-    lease: Lease,
+    record: UserRecord,
+    lease: Lease | undefined,
     error: unknown,
     jobs: Record<string, JobResult>,
     run: RefreshRun,
   ): Promise<void> {
     await this.finish(
+      record,
       lease,
       { at: new Date(this.now()), jobs, succeeded: false, error: errorSummary(error) },
       run,
     ).catch((recordError: unknown) =>
-      logger.warn('could not record the refresh failure', { userId: lease.userId, error: describeError(recordError) }),
+      logger.warn('could not record the refresh failure', { userId: record.userId, error: describeError(recordError) }),
     );
   }
 
   private retrying<T>(run: RefreshRun, operation: () => Promise<T>): Promise<T> {
     return withRetries(operation, {
       policy: this.deps.retry,
-      isRetryable: isRetryableInWorker,
+      isRetryable: (error) => {
+        if (isGoogleThrottling(error)) this.deps.onGoogleThrottled?.();
+        return isRetryableInWorker(error);
+      },
       now: this.now,
+      ...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
+      ...(this.deps.random ? { random: this.deps.random } : {}),
       ...(run.deadline !== undefined ? { deadline: run.deadline } : {}),
       onRetry: (error, attempt, delayMs) =>
         logger.debug('retrying after a transient failure', { attempt, delayMs, error: describeError(error) }),
@@ -258,13 +276,57 @@ export class UserRefresher {
   }
 }
 
-const grantReason = (error: InvalidGrantError): string => {
-  const code = error.googleErrorSubtype ? `${error.googleError}/${error.googleErrorSubtype}` : error.googleError;
-  return error.reason ? `${code}: ${error.reason}` : String(code);
-};
-
 function refreshedSince(record: UserRecord, cycle: string): boolean {
   return record.lastRefreshAt !== undefined && Date.parse(record.lastRefreshAt) >= Date.parse(cycle);
+}
+
+/**
+ * Whether a claimed run must write the outcome: anything but a success that repeats what
+ * the record already says (same job results, no failure to clear) and was recorded recently.
+ */
+export function outcomeChanged(record: UserRecord, outcome: RefreshOutcome, recordIntervalMs: number): boolean {
+  if (!outcome.succeeded || record.refreshFailures > 0 || record.lastRefreshError !== undefined) return true;
+  const last = record.lastRefreshAt ? Date.parse(record.lastRefreshAt) : NaN;
+  if (!(outcome.at.getTime() - last < recordIntervalMs)) return true;
+  const before = record.jobs ?? {};
+  const names = Object.keys(outcome.jobs);
+  if (names.length !== Object.keys(before).length) return true;
+  return names.some((name) => {
+    const previous = before[name];
+    const next = outcome.jobs[name]!;
+    return (
+      !previous ||
+      previous.status !== next.status ||
+      previous.reason !== next.reason ||
+      !sameDetail(previous.detail, next.detail)
+    );
+  });
+}
+
+/** Whether two job results hold the same values (flat values compared directly: the common case, and cheap). */
+function sameDetail(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): boolean {
+  if (!a || !b) return a === b;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => {
+    const [x, y] = [a[key], b[key]];
+    return x === y || (typeof x === 'object' && typeof y === 'object' && stableJson(x) === stableJson(y));
+  });
+}
+
+/** JSON with object keys sorted: DynamoDB does not keep a map's key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** Google telling us to slow down: 429, or Drive's 403 rate-limit reasons. */
+export function isGoogleThrottling(error: unknown): boolean {
+  if (!(error instanceof UpstreamUnavailableError)) return false;
+  return error.googleStatus === 429 || /rate limit/i.test(error.message);
 }
 
 function failed(userId: string, error: unknown, step: string): UserOutcome {

@@ -2,9 +2,13 @@
  * The refresh worker: one SQS batch of refresh-queue messages in, the messages to hand
  * back to SQS out (`batchItemFailures`).
  *
- * - `refresh`: its users, concurrently up to a bound shared by the whole batch. The message
+ * - `refresh`: its users, concurrently up to a bound shared by the whole batch. A cycle
+ *   message (one with a `batch` id) is claimed as a whole in the refresh ledger first: no
+ *   per-user write unless something changed. A claim another run holds sends the message
+ *   back to SQS (after a crash, it is claimed again once the lease expires); a message of a
+ *   cycle that has been replaced is dropped (its users are in the newer cycle). The message
  *   fails only when one of its users failed transiently (or was not started before the
- *   deadline); users already done are skipped on redelivery.
+ *   deadline); on redelivery only those users are processed again.
  * - `scan`: continues a checkpointed dispatch segment.
  * - `revoke`: retries a Google revocation queued by a disconnect.
  * - anything unreadable is logged and dropped: redelivering it would fail the same way forever.
@@ -12,6 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { describeError, logger } from '../log';
+import type { CycleState, RefreshLedger } from '../store/refresh-ledger';
+import type { UserRecord, UserStore } from '../store/users';
 import { concurrencyLimit, type ConcurrencyLimit } from './concurrency';
 import type { RefreshDispatcher } from './dispatch';
 import {
@@ -43,6 +49,10 @@ export interface WorkerSummary {
   revocations: number;
   /** Unreadable messages dropped. */
   dropped: number;
+  /** Messages handed back because another run held their claim. */
+  held: number;
+  /** Messages of a replaced cycle, dropped. */
+  stale: number;
 }
 
 /** What became of one user of a batch. */
@@ -56,7 +66,16 @@ export interface BatchResult {
 }
 
 export interface RefreshWorkerDependencies {
-  users: Pick<UserRefresher, 'refresh'>;
+  users: Pick<UserRefresher, 'refresh' | 'refreshUnderClaim'>;
+  /** With a ledger, cycle messages are claimed per message (see lib/store/refresh-ledger.ts). */
+  claims?: {
+    ledger: RefreshLedger;
+    store: Pick<UserStore, 'getUsers'>;
+    /** How long a message claim keeps other runs off; at most the queue's visibility timeout. */
+    leaseMs: number;
+    /** The queue's maxReceiveCount: on the last delivery an unfinished message still counts as finished. */
+    maxReceives: number;
+  };
   dispatcher: Pick<RefreshDispatcher, 'continueSegment'>;
   /** Retries one queued revocation; throws when SQS should redeliver the message. */
   retryRevocation(message: RevokeTokenMessage, receiveCount: number): Promise<void>;
@@ -74,6 +93,8 @@ interface BatchState {
   limit: ConcurrencyLimit;
   owner: string;
   deadline: number | undefined;
+  /** Read once per batch, when a cycle message first needs it. */
+  currentCycle?: Promise<CycleState | undefined>;
 }
 
 export class RefreshWorker {
@@ -94,6 +115,8 @@ export class RefreshWorker {
       dispatched: 0,
       revocations: 0,
       dropped: 0,
+      held: 0,
+      stale: 0,
     };
     const batch: BatchState = {
       summary,
@@ -130,7 +153,9 @@ export class RefreshWorker {
     }
     switch (message.kind) {
       case 'refresh':
-        return this.refreshUsers(message, batch);
+        return message.batch && this.deps.claims
+          ? this.refreshClaimedMessage(message as RefreshUsersMessage & { batch: string }, record, batch)
+          : this.refreshUsers(message, batch);
       case 'scan':
         try {
           batch.summary.dispatched += (await this.deps.dispatcher.continueSegment(message, batch.deadline)).users;
@@ -165,7 +190,7 @@ export class RefreshWorker {
       owner: batch.owner,
       ...(batch.deadline !== undefined ? { deadline: batch.deadline } : {}),
     };
-    const userIds = message.users.filter((userId): userId is string => typeof userId === 'string' && userId.length > 0);
+    const userIds = validUserIds(message.users);
     const outcomes = await Promise.all(
       userIds.map((userId) =>
         batch.limit<UserOutcome | NotStarted>(() =>
@@ -184,6 +209,74 @@ export class RefreshWorker {
     );
   }
 
+  /** A cycle message under one claim: see the file's comment. */
+  private async refreshClaimedMessage(
+    message: RefreshUsersMessage & { batch: string },
+    record: QueueRecord,
+    batch: BatchState,
+  ): Promise<boolean> {
+    const claims = this.deps.claims!;
+    const { cycle } = message;
+    const claimRef = { cycle, batch: message.batch, owner: batch.owner };
+    try {
+      batch.currentCycle ??= claims.ledger.currentCycle();
+      const current = await batch.currentCycle;
+      if (current && current.cycle !== cycle && Date.parse(current.cycle) > Date.parse(cycle)) {
+        logger.warn('dropping a message of a replaced refresh cycle', { messageId: record.messageId, cycle });
+        batch.summary.stale += 1;
+        return true;
+      }
+      const claim = await claims.ledger.claimBatch({ ...claimRef, leaseMs: claims.leaseMs, nowMs: this.now() });
+      if (claim.status === 'done') return true;
+      if (claim.status === 'held') {
+        batch.summary.held += 1;
+        return false;
+      }
+      const userIds = claim.pending ?? validUserIds(message.users);
+      const pending = await this.refreshUnderClaim(userIds, message, batch);
+      const lastDelivery = Number(record.attributes?.ApproximateReceiveCount ?? 1) >= claims.maxReceives;
+      await claims.ledger.finishBatch({ ...claimRef, pending, nowMs: this.now() });
+      if (!pending.length || lastDelivery) await claims.ledger.recordMessagesDone(cycle, 1);
+      return pending.length === 0;
+    } catch (error) {
+      // The claim (if taken) expires by itself; SQS redelivers the message after its visibility timeout.
+      logger.error('could not process a refresh message', { messageId: record.messageId, error: describeError(error) });
+      return false;
+    }
+  }
+
+  /** Refreshes claimed users; answers those a redelivery must process again. */
+  private async refreshUnderClaim(
+    userIds: readonly string[],
+    message: RefreshUsersMessage,
+    batch: BatchState,
+  ): Promise<string[]> {
+    const run = {
+      cycle: message.cycle,
+      owner: batch.owner,
+      ...(batch.deadline !== undefined ? { deadline: batch.deadline } : {}),
+    };
+    const records = new Map<string, UserRecord>();
+    for (const found of await this.deps.claims!.store.getUsers(userIds)) records.set(found.userId, found);
+    const outcomes = await Promise.all(
+      userIds.map((userId) =>
+        batch.limit<UserOutcome | NotStarted>(() =>
+          batch.deadline !== undefined && this.now() >= batch.deadline
+            ? Promise.resolve({ status: 'deferred' })
+            : this.deps.users.refreshUnderClaim(userId, records.get(userId), run),
+        ),
+      ),
+    );
+    const pending: string[] = [];
+    outcomes.forEach((outcome, i) => {
+      const userId = userIds[i]!;
+      batch.summary[outcome.status] += 1;
+      batch.users.push({ userId, status: outcome.status });
+      if (outcome.status === 'deferred' || (outcome.status === 'failed' && outcome.retryable)) pending.push(userId);
+    });
+    return pending;
+  }
+
   private publishMetrics(summary: WorkerSummary): void {
     const { metrics } = this.deps;
     if (summary.revoked) metrics.addMetric('RevokedUsers', MetricUnit.Count, summary.revoked);
@@ -191,4 +284,8 @@ export class RefreshWorker {
     if (summary.failed) metrics.addMetric('FailedUserRefreshes', MetricUnit.Count, summary.failed);
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
+}
+
+function validUserIds(users: readonly unknown[]): string[] {
+  return users.filter((userId): userId is string => typeof userId === 'string' && userId.length > 0);
 }

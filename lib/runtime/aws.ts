@@ -12,12 +12,14 @@ import { requireEnv } from '../config';
 import { once } from '../memo';
 import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
 import { DynamoJobStateStore } from '../store/dynamodb/job-state';
+import { DynamoRefreshLedger } from '../store/dynamodb/refresh-ledger';
 import { DynamoSecurityEventLedger } from '../store/dynamodb/security-event-ledger';
 import { DynamoUserStore } from '../store/dynamodb/user-store';
 
 const tableName = once(() => requireEnv('TABLE_NAME'));
 
 export const userStore = once(() => new DynamoUserStore(dynamoClient(), tableName()));
+export const refreshLedger = once(() => new DynamoRefreshLedger(dynamoClient(), tableName()));
 export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
 export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
 export const jobStateStore = once(() => new DynamoJobStateStore(dynamoClient(), tableName()));

@@ -3,24 +3,29 @@
  * here, so they run the same code with the same settings.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { kmsClient } from '../aws/clients/kms';
+import { kmsCipher } from '../aws/kms-data-keys';
+import { requireEnv } from '../config';
 import { OfflineJobCleanup } from '../jobs/cleanup';
 import { drivePushAddress } from '../jobs/config';
+import { GrantRefresher } from '../access-tokens';
 import { driveClientFactory } from '../jobs/drive';
 import { DRIVE_CHANGES_HANDLERS } from '../jobs/drive-changes-handlers';
 import { DEFAULT_PUSH_TIMING } from '../jobs/drive-push';
 import { knownJobs, selectJobs } from '../jobs/registry';
 import { once } from '../memo';
 import { TokenBucket } from '../refresh/rate-limiter';
-import { workerConfig } from '../refresh/config';
+import { WORKER_CIPHER_OPTIONS, workerConfig } from '../refresh/config';
 import { UserRefresher } from '../refresh/user-refresh';
 import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { jobStateStore, revocationQueue, userStore } from './aws';
-import { tokenCipher } from './cipher';
+import { jobStateStore, refreshLedger, revocationQueue, userStore } from './aws';
 import { eventPublisher } from './events';
 import { googleServices, prepareGoogleServices } from './google';
+
+const workerCipher = once(() => kmsCipher(kmsClient(), requireEnv('KMS_KEY_ID'), WORKER_CIPHER_OPTIONS));
 
 /** Backoff never waits longer than this between two tries: longer waits are SQS redelivery's job. */
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -39,7 +44,8 @@ const workerSetup = once(() => {
     config,
     jobs: selectJobs(config.jobNames, knownJobs({ driveChanges })),
     // Per execution environment: the fleet's ceiling is GOOGLE_QPS × the worker's maximum concurrency.
-    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps }),
+    // No burst: environments starting together must not exceed the fleet's allowance.
+    googleRateLimit: new TokenBucket({ ratePerSecond: config.googleQps, burst: 1 }),
     metrics: new Metrics({
       namespace: config.metricsNamespace,
       serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'google-offline-access',
@@ -56,28 +62,28 @@ export const refreshWorkerFunction = composition({
     workerSetup();
     if (process.env.REFRESH_QUEUE_URL) refreshDispatcher();
     userStore();
-    tokenCipher();
+    workerCipher();
     prepareGoogleServices();
   },
   async build() {
     const { config, jobs, googleRateLimit, metrics } = workerSetup();
     const google = await googleServices();
     const store = userStore();
-    const cipher = tokenCipher();
+    const cipher = workerCipher();
     const beforeGoogleRequest = () => googleRateLimit.take();
     const users = new UserRefresher({
       store,
-      cipher,
-      oauth: google.oauth,
+      grants: new GrantRefresher({ store, cipher, oauth: google.oauth, beforeGoogleRequest }),
       jobs,
       driveFor: driveClientFactory({
         beforeRequest: beforeGoogleRequest,
         ...(google.config.emulatorHost ? { rootUrl: google.endpoints.apiRootUrl } : {}),
       }),
-      beforeGoogleRequest,
       // The grant is dead: channels can only be forgotten, not stopped (see lib/jobs/cleanup.ts).
       jobCleanup: new OfflineJobCleanup({ states: jobStateStore() }),
       leaseMs: config.leaseMs,
+      recordIntervalMs: config.recordIntervalMs,
+      onGoogleThrottled: () => googleRateLimit.slowDown(),
       retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs, maxDelayMs: MAX_RETRY_DELAY_MS },
     });
     const rateLimitedRevoke = {
@@ -100,6 +106,7 @@ export const refreshWorkerFunction = composition({
         }),
       metrics,
       userConcurrency: config.userConcurrency,
+      claims: { ledger: refreshLedger(), store, leaseMs: config.leaseMs, maxReceives: config.maxReceives },
     });
   },
 });

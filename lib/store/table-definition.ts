@@ -8,6 +8,9 @@
  * - `RISC#<jti>`: a processed security event, expires.
  * - `JOBSTATE#<sub>`: what the offline jobs remember about the user between runs (page
  *   token, push channel); deleted with the grant.
+ * - `REFRESHCYCLE#current`, `REFRESHBATCH#<cycle>#<batch>`: the refresh ledger (the cycle, and
+ *   one claim per refresh message, which expires).
+ * - `ACCESS#<sub>`: the token function's cached access token (ciphertext) and refresh lock, expires.
  *
  * The short-lived kinds expire through `expiresAt` (epoch seconds, the table's TTL). The
  * refresh lease is not an item: it lives on the user record (`leaseOwner`, `leaseExpiresAt`).
@@ -30,6 +33,12 @@ export const ITEM_KINDS = {
   securityEvent: 'RISC#',
   /** `JOBSTATE#<sub>`: what the offline jobs remember about a user between runs. */
   jobState: 'JOBSTATE#',
+  /** `REFRESHCYCLE#current`: the refresh cycle running (or last run) and its message counts. */
+  refreshCycle: 'REFRESHCYCLE#',
+  /** `REFRESHBATCH#<cycle>#<batch>`: the claim of one refresh message, expires. */
+  refreshBatch: 'REFRESHBATCH#',
+  /** `ACCESS#<sub>`: the token function's cached access token (ciphertext) and refresh lock. */
+  accessToken: 'ACCESS#',
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

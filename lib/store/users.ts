@@ -90,6 +90,13 @@ export interface UserStore {
   getUser(userId: string, consistent?: boolean): Promise<UserRecord | undefined>;
 
   /**
+   * Several users in as few requests as possible, eventually consistent (half the read
+   * cost): every write that acts on what was read is conditional on `tokenVersion`, so a
+   * stale copy can cost a retry, never a lost token. Missing users are left out.
+   */
+  getUsers(userIds: readonly string[]): Promise<UserRecord[]>;
+
+  /**
    * Records a sign-in in one atomic write: profile and scopes always; the refresh token,
    * its RISC hashes and `active` state only when Google issued one. Without a new token
    * the stored ciphertext is left byte-identical.
@@ -119,6 +126,12 @@ export interface UserStore {
    * that run's lease.
    */
   finishRefresh(userId: string, owner: string, outcome: RefreshOutcome): Promise<void>;
+
+  /**
+   * Records an outcome without any lease (a run that holds the user's message claim
+   * instead). Does nothing when the user's record is gone.
+   */
+  recordRefresh(userId: string, outcome: RefreshOutcome): Promise<void>;
 
   /**
    * Marks the user's grant revoked (`invalid_grant`, RISC) with its reason: destroys the

@@ -29,19 +29,17 @@ describe('deployment parameters', () => {
     expect(cdkJson.context).toEqual(CONTEXT_DEFAULTS);
   });
 
-  it('defaults to an hourly refresh, the Drive app data scope and no optional extras', () => {
+  it('defaults to a daily refresh sized from one Google allowance, the Drive app data scope and no optional extras', () => {
     expect(read({})).toEqual({
       stackName: 'GoogleOfflineAccess',
       allowedAzp: [],
       requiredScopes: ['https://www.googleapis.com/auth/drive.appdata'],
       redirectUri: '',
-      refreshSchedule: 'rate(1 hour)',
+      refreshSchedule: 'rate(1 day)',
       refreshJobs: ['appdata-summary'],
-      workerMaxConcurrency: 5,
-      userConcurrency: 8,
-      googleQps: 10,
+      googleRequestsPerSecond: 100,
       scanSegments: 4,
-      usersPerMessage: 10,
+      usersPerMessage: 200,
       publicFunctions: {
         exchange: { rateLimit: 20, burstLimit: 40, reservedConcurrency: 20 },
         disconnect: { rateLimit: 5, burstLimit: 10, reservedConcurrency: 5 },

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { RISC_REVOCATIONS } from '../../infra/constructs/observability';
 import { createTableInput } from '../../lib/store/table-definition';
 import { FUNCTION_SPECS, REPO_ROOT, type FunctionName } from '../../infra/functions';
@@ -52,10 +54,22 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'dynamodb:DeleteItem',
     'dynamodb:Query',
   ],
-  refreshDispatch: [...LOGS, 'dynamodb:Scan', 'sqs:SendMessage'],
+  // The cycle item (GetItem, UpdateItem) keeps cycles apart.
+  refreshDispatch: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan', 'sqs:SendMessage'],
+  // User record and ACCESS# cache item; KMS under two purposes (refresh tokens, cached access tokens).
+  token: [
+    ...LOGS,
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'kms:Decrypt',
+    'kms:GenerateDataKey',
+    'secretsmanager:GetSecretValue',
+  ],
   refreshWorker: [
     ...LOGS,
     'dynamodb:GetItem',
+    // The users of a claimed message, in one request.
+    'dynamodb:BatchGetItem',
     'dynamodb:UpdateItem',
     // Continues scan segments the dispatcher checkpointed, and queues their users.
     'dynamodb:Scan',
@@ -102,6 +116,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
   connection: ['TABLE_NAME', 'GOOGLE_CLIENT_SECRET_ARN', 'GOOGLE_ALLOWED_AZP', 'GOOGLE_REQUIRED_SCOPES'],
   risc: ['TABLE_NAME', 'GOOGLE_CLIENT_ID', 'GOOGLE_ALLOWED_AZP'],
   refreshDispatch: ['TABLE_NAME', 'REFRESH_QUEUE_URL', 'DISPATCH_SCAN_SEGMENTS', 'DISPATCH_USERS_PER_MESSAGE'],
+  token: ['TABLE_NAME', 'KMS_KEY_ID', 'GOOGLE_CLIENT_SECRET_ARN'],
   refreshWorker: [
     'TABLE_NAME',
     'KMS_KEY_ID',
@@ -110,6 +125,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'REFRESH_JOBS',
     'GOOGLE_QPS',
     'REFRESH_USER_CONCURRENCY',
+    'REFRESH_MAX_RECEIVES',
     // Continuing checkpointed scan segments needs the dispatcher's settings and the queue.
     'REFRESH_QUEUE_URL',
     'DISPATCH_SCAN_SEGMENTS',
@@ -222,11 +238,34 @@ describe('functions', () => {
     expect(exchange.GOOGLE_REQUIRED_SCOPES).toBe('https://www.googleapis.com/auth/drive.appdata');
     expect(exchange.POWERTOOLS_METRICS_NAMESPACE).toBe('Acme/GoogleAccess');
     const worker = (functionProps('refreshWorker').Environment as { Variables: Record<string, unknown> }).Variables;
+    // The one Google allowance (default 100 requests/s) split over the 7 environments the context asks for.
     expect(worker).toMatchObject({
       REFRESH_JOBS: 'appdata-summary,drive-changes',
-      GOOGLE_QPS: '10',
+      GOOGLE_QPS: '14.285',
       REFRESH_USER_CONCURRENCY: '8',
+      REFRESH_MAX_RECEIVES: String(RefreshPipeline.MAX_RECEIVE_COUNT),
     });
+  });
+
+  it('derives the worker fleet from the one Google allowance when nothing overrides it', () => {
+    const derivedProject = new StubProject();
+    try {
+      const { stack: derived } = buildStack(derivedProject, { context: { googleRequestsPerSecond: '400' } });
+      const derivedTemplate = templateOf(derived);
+      const variables = (
+        derivedTemplate.toJSON().Resources[logicalIdOf(derived, derived.functions.refreshWorker.function)]
+          ?.Properties as { Environment: { Variables: Record<string, string> } }
+      ).Environment.Variables;
+      const mapping = Object.values(derivedTemplate.findResources('AWS::Lambda::EventSourceMapping'))[0] as {
+        Properties: { ScalingConfig: { MaximumConcurrency: number } };
+      };
+      const environments = mapping.Properties.ScalingConfig.MaximumConcurrency;
+      expect(environments).toBe(8);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeLessThanOrEqual(400);
+      expect(Number(variables.GOOGLE_QPS) * environments).toBeGreaterThan(399);
+    } finally {
+      derivedProject.remove();
+    }
   });
 });
 
@@ -245,14 +284,16 @@ describe('least privilege', () => {
     }
   });
 
-  it('binds every token-key permission to the refresh-token encryption context', () => {
+  it('binds every token-key permission to an encryption context: the access-token one for the token function only', () => {
     for (const name of ALL_FUNCTIONS) {
-      for (const statement of statementsOfRole(template, logicalIdOf(stack, fn(name).role))) {
-        if (!toArray(statement.Action).some((action) => action.startsWith('kms:'))) continue;
-        expect(statement.Condition).toEqual({
-          StringEquals: { 'kms:EncryptionContext:purpose': 'google-refresh-token' },
+      const purposes = statementsOfRole(template, logicalIdOf(stack, fn(name).role))
+        .filter((statement) => toArray(statement.Action).some((action) => action.startsWith('kms:')))
+        .map((statement) => {
+          expect(Object.keys(statement.Condition ?? {})).toEqual(['StringEquals']);
+          return statement.Condition?.StringEquals?.['kms:EncryptionContext:purpose'];
         });
-      }
+      for (const purpose of purposes) expect(['google-refresh-token', 'google-access-token']).toContain(purpose);
+      expect(purposes.includes('google-access-token')).toBe(name === 'token');
     }
   });
 
@@ -262,13 +303,19 @@ describe('least privilege', () => {
       key?.Properties?.KeyPolicy as { Statement: { Action: string | string[]; Condition?: unknown }[] }
     ).Statement;
     const crypto = statements.filter((s) => toArray(s.Action).some((a) => /Decrypt|Encrypt|GenerateDataKey/.test(a)));
-    expect(crypto).toHaveLength(3); // exchange, disconnect, worker
+    expect(crypto).toHaveLength(5); // exchange, disconnect, worker; token twice (one per purpose)
     for (const statement of crypto) {
       expect(statement.Condition).toEqual({
-        StringEquals: { 'kms:EncryptionContext:purpose': 'google-refresh-token' },
+        StringEquals: { 'kms:EncryptionContext:purpose': expect.stringMatching(/^google-(refresh|access)-token$/) },
         ArnEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [expect.stringMatching(/Role/), 'Arn'] } },
       });
     }
+    const accessPurpose = crypto.filter((statement) =>
+      JSON.stringify(statement.Condition).includes('google-access-token'),
+    );
+    expect(accessPurpose.map((statement) => JSON.stringify(statement.Condition))).toEqual([
+      expect.stringContaining(logicalIdOf(stack, fn('token').role)),
+    ]);
     const everyAction = statements.flatMap((s) => toArray(s.Action));
     expect(everyAction.filter((action) => action.includes('*'))).toEqual([]);
     expect(everyAction).not.toContain('kms:CreateGrant');
@@ -292,8 +339,8 @@ describe('least privilege', () => {
     ['exchange', [['USER#*', 'AUTHCODE#*']]],
     ['disconnect', [['USER#*'], ['JOBSTATE#*']]],
     ['risc', [['USER#*', 'RISC#*'], ['JOBSTATE#*']]],
-    ['refreshWorker', [['USER#*'], ['JOBSTATE#*']]],
     ['driveNotifications', [['JOBSTATE#*']]],
+    ['token', [['USER#*', 'ACCESS#*']]],
   ] as const)('lets %s touch only the item kinds it owns', (name, prefixGroups) => {
     const itemStatements = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).filter((s) =>
       toArray(s.Action).some((action) => /^dynamodb:(Get|Put|Update|Delete)Item$/.test(action)),
@@ -301,6 +348,27 @@ describe('least privilege', () => {
     expect(itemStatements.map((statement) => statement.Condition)).toEqual(
       prefixGroups.map((prefixes) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes] } })),
     );
+  });
+
+  it('lets the refresh functions touch only the user records, the refresh ledger and job state', () => {
+    const itemAccess = (name: FunctionName) =>
+      statementsOfRole(template, logicalIdOf(stack, fn(name).role))
+        .filter((s) => toArray(s.Action).some((action) => /^dynamodb:\w+Item$/.test(action)))
+        .map((s) => ({
+          actions: toArray(s.Action).sort(),
+          kinds: (s.Condition as Record<string, Record<string, unknown>>)['ForAllValues:StringLike']?.[
+            'dynamodb:LeadingKeys'
+          ],
+        }));
+    expect(itemAccess('refreshDispatch')).toEqual([
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['REFRESHCYCLE#*'] },
+    ]);
+    expect(itemAccess('refreshWorker')).toEqual([
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['USER#*'] },
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['REFRESHCYCLE#*', 'REFRESHBATCH#*'] },
+      // The offline jobs' state (drive-changes), deleted with a dead grant.
+      { actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], kinds: ['JOBSTATE#*'] },
+    ]);
   });
 
   it('gives risc no access to the client secret when the client ID is configured', () => {
@@ -323,12 +391,61 @@ describe('least privilege', () => {
 
   it('reads only the client secret', () => {
     const secretId = logicalIdOf(stack, stack.store.clientSecret);
-    for (const name of ['exchange', 'disconnect', 'connection', 'refreshWorker'] as const) {
+    for (const name of ['exchange', 'disconnect', 'connection', 'refreshWorker', 'token'] as const) {
       const read = statementsOfRole(template, logicalIdOf(stack, fn(name).role)).find(
         (s) => s.Action === 'secretsmanager:GetSecretValue',
       );
       expect(read?.Resource).toEqual({ Ref: secretId });
     }
+  });
+});
+
+describe('token function (access tokens for internal jobs)', () => {
+  it('outputs its ARN', () => {
+    template.hasOutput('TokenFunctionArn', {
+      Value: { 'Fn::GetAtt': [logicalIdOf(stack, fn('token').function), 'Arn'] },
+    });
+  });
+
+  it('has no public route and no resource policy: only IAM principals given access can invoke it', () => {
+    const tokenId = logicalIdOf(stack, fn('token').function);
+    const integrations = JSON.stringify(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'));
+    expect(integrations).not.toContain(tokenId);
+    const permissions = Object.values(resourcesOfType(template, 'AWS::Lambda::Permission'));
+    expect(JSON.stringify(permissions)).not.toContain(tokenId);
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+
+  it('grants a job role in another stack exactly lambda:InvokeFunction on the token function', () => {
+    const { app, stack: service } = buildStack(project);
+    const jobs = new Stack(app, 'NightlyExport');
+    const role = new iam.Role(jobs, 'ExportRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    service.grantTokenAccess(role);
+
+    const jobTemplate = templateOf(jobs);
+    const statements = statementsOfRole(jobTemplate, logicalIdOf(jobs, role));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::ImportValue': expect.stringContaining('Token') },
+      },
+    ]);
+    // The service side only exports the ARN (CDK's cross-stack reference): no resource or policy changed.
+    expect(templateOf(service).toJSON().Resources).toEqual(templateOf(buildStack(project).stack).toJSON().Resources);
+  });
+
+  it('grants a role in the same stack exactly lambda:InvokeFunction on the function ARN', () => {
+    const { stack: service } = buildStack(project);
+    const role = new iam.Role(service, 'SupportToolRole', { assumedBy: new iam.AccountRootPrincipal() });
+    service.grantTokenAccess(role);
+    expect(statementsOfRole(templateOf(service), logicalIdOf(service, role))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(service, service.functions.token.function), 'Arn'] },
+      },
+    ]);
   });
 });
 
@@ -624,6 +741,7 @@ describe('observability', () => {
         'DeadLetterQueueDepth',
         'RefreshQueueStuck',
         'RefreshNotDispatched',
+        'RefreshCycleOverlap',
         ...ALL_FUNCTIONS.flatMap((name) => [`${FUNCTION_SPECS[name].id}Errors`, `${FUNCTION_SPECS[name].id}Throttles`]),
         'ServerErrorRatePOSTauthcode',
         'ServerErrorRatePOSTdisconnect',
@@ -714,6 +832,17 @@ describe('observability', () => {
 
   it('says in every alarm what is wrong and what to do', () => {
     for (const alarm of alarms()) expect(String(alarm.AlarmDescription)).toMatch(/\. Do: \S/);
+  });
+
+  it('alarms when a refresh cycle was still running as the next one was due', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'Acme/GoogleAccess',
+        MetricName: 'RefreshCycleOverlaps',
+        Dimensions: [{ Name: 'service', Value: 'google-offline-access' }],
+        Threshold: 1,
+      }),
+    );
   });
 
   it('notifies the topic, which mails the configured address', () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 const ROOT = join(__dirname, '..', '..');
 let child: ChildProcess;
@@ -35,6 +36,7 @@ beforeAll(() => {
     DYNAMODB_PORT: '0',
     EVENTBRIDGE_PORT: '0',
     DYNAMODB_STREAM_PROXY_PORT: '0',
+    LAMBDA_PORT: '0',
     WEB_PORT: '0',
   };
   const env: NodeJS.ProcessEnv = { ...process.env, ...ports, REFRESH_INTERVAL: '1h', POWERTOOLS_LOG_LEVEL: 'WARN' };
@@ -100,6 +102,23 @@ describe('npm start', () => {
     expect(await response.json()).toMatchObject({ userId: 'dev-1', offlineAccess: true });
     // The table's stream reached the connection-events handler, which published the change.
     await waitFor(/event {2}Connection Status Changed {2}user dev-1: not_connected → active/);
+
+    // The token function, through the Lambda Invoke endpoint, with the real Lambda client.
+    const invoke = (await waitFor(/Lambda Invoke\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const lambda = new LambdaClient({
+      endpoint: invoke,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const invoked = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'google-offline-access-token',
+        Payload: new TextEncoder().encode(JSON.stringify({ userId: 'dev-1' })),
+      }),
+    );
+    lambda.destroy();
+    const answer = JSON.parse(new TextDecoder().decode(invoked.Payload)) as Record<string, unknown>;
+    expect(answer).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
 
     // The web app on its own origin, configured for the emulator and this API, which allows it by CORS.
     const web = (await waitFor(/Web app\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;

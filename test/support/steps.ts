@@ -3,7 +3,7 @@
  * the real exchange, the store and cipher a suite inspects the table with, and a capture of
  * everything the loggers write (to assert that no line ever held a token, code or secret).
  */
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { kmsCipher } from '../../lib/aws/kms-data-keys';
 import type { EnvelopeCipher } from '../../lib/crypto/envelope';
@@ -15,6 +15,22 @@ import type { TestStack } from './stack';
 /** The user store over the stack's table, as the functions build it. */
 export const userStoreOf = (stack: TestStack): DynamoUserStore =>
   new DynamoUserStore(new DynamoDBClient({}), stack.aws.tableName);
+
+/**
+ * Forgets the refresh cycle the table remembers, so that the next dispatch starts a new
+ * one: tests that take messages off the queue without processing them leave their cycle
+ * unfinished, and the dispatcher would (rightly) refuse to start another.
+ */
+export async function forgetRefreshCycle(stack: TestStack): Promise<void> {
+  const dynamo = new DynamoDBClient({});
+  try {
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: stack.aws.tableName, Key: { pk: { S: 'REFRESHCYCLE#current' } } }),
+    );
+  } finally {
+    dynamo.destroy();
+  }
+}
 
 /** The refresh-token cipher under the stack's KMS key, as the functions build it. */
 export const cipherOf = (stack: TestStack): EnvelopeCipher => kmsCipher(new KMSClient({}), stack.aws.kmsKeyId);

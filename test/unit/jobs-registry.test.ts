@@ -32,8 +32,9 @@ describe('refresh configuration', () => {
     expect(dispatchConfig({ REFRESH_QUEUE_URL: 'http://q' })).toEqual({
       queueUrl: 'http://q',
       scanSegments: 4,
-      usersPerMessage: 10,
+      usersPerMessage: 200,
       scanPageSize: 1000,
+      cycleTimeoutMs: 23 * 3_600_000,
     });
     expect(workerConfig({})).toEqual({
       userConcurrency: 8,
@@ -43,6 +44,8 @@ describe('refresh configuration', () => {
       maxAttempts: 3,
       retryBaseMs: 200,
       metricsNamespace: 'GoogleOfflineAccess',
+      maxReceives: 5,
+      recordIntervalMs: 30 * 86_400_000,
     });
   });
 

@@ -70,3 +70,28 @@ describe('TokenBucket (the Google rate limiter)', () => {
     expect(() => new TokenBucket({ ratePerSecond: 0 })).toThrow(RangeError);
   });
 });
+
+describe('TokenBucket.slowDown', () => {
+  it('halves the rate once per second at most, never below 1/32, and climbs back over the recovery time', () => {
+    let now = 0;
+    const bucket = new TokenBucket({
+      ratePerSecond: 64,
+      recoveryMs: 64_000,
+      now: () => now,
+      sleep: () => Promise.resolve(),
+    });
+    bucket.slowDown();
+    bucket.slowDown();
+    expect(bucket.currentRatePerSecond).toBe(32);
+    for (let i = 0; i < 10; i++) {
+      now += 1000;
+      bucket.slowDown();
+    }
+    // Each second climbs back one request per second, then halves again: it bottoms out at 64 / 32.
+    expect(bucket.currentRatePerSecond).toBe(2);
+    now += 31_000;
+    expect(bucket.currentRatePerSecond).toBe(33);
+    now += 64_000;
+    expect(bucket.currentRatePerSecond).toBe(64);
+  });
+});

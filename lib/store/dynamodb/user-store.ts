@@ -1,6 +1,8 @@
 /** The user store on DynamoDB: `USER#<sub>` items of the token table. */
 import {
+  BatchGetItemCommand,
   GetItemCommand,
+  type BatchGetItemCommandOutput,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
@@ -28,6 +30,8 @@ const userKey = (userId: string) => ({ [PK]: { S: `${USER_PREFIX}${userId}` } })
 
 /** What is destroyed when a grant ends; `activeUserId` drops the user from the dispatcher's index. */
 const TOKEN_ATTRIBUTES = ['refreshToken', 'tokenHash', 'tokenPrefixHash', 'activeUserId'];
+const MAX_BATCH_GET_KEYS = 100;
+const MAX_BATCH_GET_ROUNDS = 8;
 const PROFILE_OPTIONAL = ['email', 'name', 'givenName', 'familyName', 'picture', 'locale'] as const;
 
 export class DynamoUserStore implements UserStore {
@@ -41,6 +45,27 @@ export class DynamoUserStore implements UserStore {
       new GetItemCommand({ TableName: this.tableName, Key: userKey(userId), ConsistentRead: consistent }),
     );
     return out.Item ? toUserRecord(out.Item) : undefined;
+  }
+
+  async getUsers(userIds: readonly string[]): Promise<UserRecord[]> {
+    const records: UserRecord[] = [];
+    const unique = [...new Set(userIds)];
+    for (let start = 0; start < unique.length; start += MAX_BATCH_GET_KEYS) {
+      let keys: Record<string, AttributeValue>[] | undefined = unique
+        .slice(start, start + MAX_BATCH_GET_KEYS)
+        .map((userId) => userKey(userId));
+      // BatchGetItem may answer part of the request: ask again for the rest (the SDK already backed off).
+      for (let attempt = 1; keys?.length; attempt++) {
+        const out: BatchGetItemCommandOutput = await this.dynamo.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: false } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) records.push(toUserRecord(item));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+        if (keys?.length && attempt >= MAX_BATCH_GET_ROUNDS)
+          throw new Error('DynamoDB left keys unprocessed too often');
+      }
+    }
+    return records;
   }
 
   async saveSignIn(input: {
@@ -116,6 +141,10 @@ export class DynamoUserStore implements UserStore {
   async finishRefresh(userId: string, owner: string, outcome: RefreshOutcome): Promise<void> {
     const released = refreshOutcome(outcome).remove('leaseOwner', 'leaseExpiresAt').whereEquals('leaseOwner', owner);
     if (await this.update(userId, released)) return;
+    await this.update(userId, refreshOutcome(outcome).whereExists(PK));
+  }
+
+  async recordRefresh(userId: string, outcome: RefreshOutcome): Promise<void> {
     await this.update(userId, refreshOutcome(outcome).whereExists(PK));
   }
 
