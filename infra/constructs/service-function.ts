@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { NOT_BUNDLED } from '../bundling';
 
 export interface ServiceFunctionProps {
   /** Absolute path of the handler module (exports `handler`). */
@@ -88,8 +89,9 @@ export class ServiceFunction extends Construct {
         sourceMap: true,
         sourcesContent: false,
         // Bundle the AWS SDK v3 too: the versions we tested are the versions we run,
-        // independent of what the Lambda runtime happens to ship this month.
-        externalModules: [],
+        // independent of what the Lambda runtime happens to ship this month. Left out: only
+        // what Lambda never runs (see NOT_BUNDLED), for a faster cold start.
+        externalModules: [...NOT_BUNDLED],
       },
     });
     Validations.of(this.function).acknowledge({

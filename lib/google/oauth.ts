@@ -4,7 +4,10 @@
  * re-sending one may revoke the grant; the refresh worker retries at its own layer) and
  * every failure turned into our error hierarchy without the request body or tokens.
  */
-import { OAuth2Client } from 'google-auth-library';
+// Narrow import: the package root also loads GoogleAuth (child_process, gcp-metadata, json-bigint,
+// pluggable auth), which a function that only holds our own client secret never uses; it costs
+// cold start. Same module as the root's export, so the class is the same.
+import { OAuth2Client } from 'google-auth-library/build/src/auth/oauth2client';
 import { AppError, InvalidGrantError, UpstreamError, UpstreamUnavailableError } from '../errors';
 import { rememberSecret } from '../redact';
 import type { OAuthClientCredentials } from './client-secret';

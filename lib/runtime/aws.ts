@@ -3,11 +3,9 @@
  * from the environment (tests build the same objects against the emulators by setting the
  * environment first). Each client lives in its own module and Google's services in
  * `google.ts`, so that a function carries only what it uses (the dispatcher: DynamoDB and
- * SQS; the KMS cipher is in `cipher.ts`). Every function's own wiring is in the module beside these that carries its name.
+ * SQS; the KMS cipher is in `cipher.ts`, the revocation queue in `revocation-queue.ts`). Every function's own wiring is in the module beside these that carries its name.
  */
 import { dynamoClient } from '../aws/clients/dynamodb';
-import { sqsClient } from '../aws/clients/sqs';
-import { SqsRevocationQueue } from '../aws/sqs-queues';
 import { requireEnv } from '../config';
 import { once } from '../memo';
 import { DynamoExchangeLedger } from '../store/dynamodb/exchange-ledger';
@@ -23,4 +21,3 @@ export const refreshLedger = once(() => new DynamoRefreshLedger(dynamoClient(), 
 export const exchangeLedger = once(() => new DynamoExchangeLedger(dynamoClient(), tableName()));
 export const securityEventLedger = once(() => new DynamoSecurityEventLedger(dynamoClient(), tableName()));
 export const jobStateStore = once(() => new DynamoJobStateStore(dynamoClient(), tableName()));
-export const revocationQueue = once(() => new SqsRevocationQueue(sqsClient(), requireEnv('REFRESH_QUEUE_URL')));

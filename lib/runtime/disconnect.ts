@@ -3,7 +3,8 @@ import { Disconnect } from '../disconnect';
 import { OfflineJobCleanup } from '../jobs/cleanup';
 import { driveClientFactory } from '../jobs/drive';
 import { composition } from './composition';
-import { jobStateStore, revocationQueue, userStore } from './aws';
+import { jobStateStore, userStore } from './aws';
+import { revocationQueue } from './revocation-queue';
 import { tokenCipher } from './cipher';
 import { googleServices, prepareGoogleServices } from './google';
 

@@ -21,7 +21,8 @@ import { RefreshWorker } from '../refresh/worker';
 import { retryRevocation } from '../revocation';
 import { composition } from './composition';
 import { refreshDispatcher } from './refresh-dispatch';
-import { jobStateStore, refreshLedger, revocationQueue, userStore } from './aws';
+import { jobStateStore, refreshLedger, userStore } from './aws';
+import { revocationQueue } from './revocation-queue';
 import { eventPublisher } from './events';
 import { googleServices, prepareGoogleServices } from './google';
 
