@@ -49,6 +49,7 @@ export const CONTEXT_DEFAULTS = {
   corsOrigins: '',
   metricsNamespace: '',
   revokedUsersAlarmThreshold: 100,
+  eventBusName: '',
   drivePush: false,
 } as const satisfies Record<string, string | number | boolean>;
 
@@ -136,6 +137,8 @@ export interface InfraConfig {
   readonly metricsNamespace: string;
   /** Users losing their grant per hour (refresh `invalid_grant` plus RISC revocations) above which the surge alarm fires. */
   readonly revokedUsersAlarmThreshold: number;
+  /** EventBridge bus (name) for connection events; absent: the account's default bus. */
+  readonly eventBusName?: string;
   /**
    * Drive push: `POST /drive/notifications` and its function, and `DRIVE_PUSH_ADDRESS` for
    * the worker, so `drive-changes` keeps a watch channel per user (needs it in `refreshJobs`).
@@ -161,6 +164,7 @@ const CRON = /^cron\(\S+( \S+){5}\)$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const NAMESPACE = /^[\w./#:-]{1,255}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EVENT_BUS_NAME = /^[\w.-]{1,256}$/;
 const SHORT_SCOPES = new Set(['openid', 'email', 'profile']);
 
 /**
@@ -269,6 +273,10 @@ export function readInfraConfig(context: ContextSource, presentKeys: readonly st
     ),
     metricsNamespace,
     revokedUsersAlarmThreshold: reader.integer('revokedUsersAlarmThreshold', 1, 10_000_000),
+    ...optional(
+      'eventBusName',
+      reader.optionalString('eventBusName', (v) => EVENT_BUS_NAME.test(v), 'an EventBridge bus name'),
+    ),
     drivePush: reader.boolean('drivePush'),
   };
   if (config.clientSecretKmsKeyArn && !config.clientSecretArn)

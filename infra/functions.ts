@@ -75,6 +75,14 @@ export const FUNCTION_SPECS = {
     // A batch of users at a bounded Google QPS, with backoff; the queue's visibility is six times this.
     timeout: Duration.minutes(3),
   },
+  connectionEvents: {
+    id: 'ConnectionEvents',
+    folder: 'connection-events',
+    description: 'DynamoDB stream: publishes Connection Status Changed events to EventBridge',
+    memorySize: 256,
+    // A batch of up to 100 stream records is at most 10 PutEvents calls.
+    timeout: Duration.minutes(1),
+  },
   driveNotifications: {
     id: 'DriveNotifications',
     folder: 'drive-notifications',

@@ -4,6 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PUBLIC_FUNCTIONS, type InfraConfig, type PublicFunctionName } from './config';
+import { ConnectionEvents } from './constructs/connection-events';
 import { Observability } from './constructs/observability';
 import { PublicApi, type ApiRoute } from './constructs/public-api';
 import { RefreshPipeline } from './constructs/refresh-pipeline';
@@ -52,6 +53,7 @@ export class GoogleOfflineAccessStack extends Stack {
   readonly api: PublicApi;
   readonly pipeline: RefreshPipeline;
   readonly observability: Observability;
+  readonly connectionEvents: ConnectionEvents;
   readonly functions: StackFunctions;
 
   constructor(scope: Construct, id: string, props: GoogleOfflineAccessStackProps) {
@@ -142,6 +144,8 @@ export class GoogleOfflineAccessStack extends Stack {
       REFRESH_USER_CONCURRENCY: String(config.userConcurrency ?? sizing.userConcurrency),
       ...dispatchSettings,
     });
+    // Reads no table, key or secret: the stream hands it the records (see ConnectionEvents).
+    const connectionEvents = addFunction('connectionEvents', { GOOGLE_REQUIRED_SCOPES: requiredScopes });
     // Drive push (opt-in): Google's notifications in, early runs of one user out.
     const driveNotifications = config.drivePush ? addFunction('driveNotifications', {}) : undefined;
     // Access tokens for the company's own jobs: no route, invoked directly by roles given grantTokenAccess.
@@ -156,6 +160,7 @@ export class GoogleOfflineAccessStack extends Stack {
       risc,
       refreshDispatch: dispatch,
       refreshWorker: worker,
+      connectionEvents,
       ...(driveNotifications ? { driveNotifications } : {}),
       token,
     };
@@ -315,6 +320,16 @@ export class GoogleOfflineAccessStack extends Stack {
       serviceName: SERVICE_NAME,
       revokedUsersPerHour: config.revokedUsersAlarmThreshold,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    // Its own construct, beside (not inside) Observability: it reuses only the alarm topic.
+    this.connectionEvents = new ConnectionEvents(this, 'ConnectionEventsStream', {
+      table,
+      publisher: connectionEvents.function,
+      ...(config.eventBusName ? { eventBusName: config.eventBusName } : {}),
+      metricsNamespace: config.metricsNamespace,
+      serviceName: SERVICE_NAME,
+      alarmTopic: this.observability.topic,
     });
 
     new CfnOutput(this, 'ApiUrl', {

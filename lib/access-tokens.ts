@@ -21,11 +21,12 @@
  * briefly): every step goes through the `retrying` wrapper it passes.
  */
 import { CiphertextError, tokenHashes, type TokenCipher } from './crypto/envelope';
+import { classifyGrantFailure, TESTING_MODE_EXPIRY_ADVICE } from './connection-status';
 import { InvalidGrantError } from './errors';
 import type { GoogleGateway, GoogleTokens } from './google/gateway';
 import { describeError, logger } from './log';
 import { rememberIssuedSecret } from './redact';
-import type { UserRecord, UserStore } from './store/users';
+import type { Revocation, UserRecord, UserStore } from './store/users';
 
 /** Runs one step, retrying it as the caller sees fit. */
 export type Retrying = <T>(operation: () => Promise<T>) => Promise<T>;
@@ -91,10 +92,10 @@ export class GrantRefresher {
       return { status: 'refreshed', tokens, tokenVersion, rotationPending };
     } catch (error) {
       if (error instanceof InvalidGrantError)
-        return this.markRevoked(record, tokenVersion, grantReason(error), retrying);
+        return this.markRevoked(record, tokenVersion, this.grantRevocation(record, error), retrying);
       // Nothing will ever decrypt it: the user has to sign in again, like after a revocation.
       if (error instanceof CiphertextError)
-        return this.markRevoked(record, tokenVersion, 'undecryptable_token', retrying);
+        return this.markRevoked(record, tokenVersion, { reason: 'revoked', detail: 'undecryptable_token' }, retrying);
       throw error;
     }
   }
@@ -165,17 +166,34 @@ export class GrantRefresher {
     }
   }
 
+  /** Why Google refused the token: its error codes, and the token's age for Testing mode's 7-day expiry. */
+  private grantRevocation(record: UserRecord, error: InvalidGrantError): Revocation {
+    const storedAt = record.tokenStoredAt ? Date.parse(record.tokenStoredAt) : NaN;
+    const tokenAgeMs = Number.isNaN(storedAt) ? undefined : this.now() - storedAt;
+    const reason = classifyGrantFailure(error, tokenAgeMs);
+    if (reason === 'testing_mode_expiry') {
+      logger.warn(TESTING_MODE_EXPIRY_ADVICE, {
+        userId: record.userId,
+        reason,
+        tokenAgeHours: Math.round((tokenAgeMs ?? 0) / 3_600_000),
+      });
+    }
+    return { reason, detail: grantReason(error) };
+  }
+
   private async markRevoked(
     record: UserRecord,
     tokenVersion: number,
-    reason: string,
+    revocation: Revocation,
     retrying: Retrying,
   ): Promise<GrantRefresh> {
     const { userId } = record;
+    // The contract's reason (`testing_mode_expiry`, `reauth_required`, ...): what callers pass on.
+    const reason = revocation.reason;
     this.pendingRotations.delete(userId);
     try {
       const marked = await retrying(() =>
-        this.deps.store.markRevoked(userId, reason, new Date(this.now()), tokenVersion),
+        this.deps.store.markRevoked(userId, revocation, new Date(this.now()), tokenVersion),
       );
       if (!marked) {
         logger.info('grant died, but a newer refresh token was stored meanwhile; keeping it', { userId });
@@ -184,10 +202,12 @@ export class GrantRefresher {
     } catch (error) {
       return { status: 'mark_failed', reason, error };
     }
-    logger.info('user marked revoked', { userId, reason });
+    logger.info('user marked revoked', { userId, reason, detail: revocation.detail });
     return { status: 'revoked', reason };
   }
 }
 
-const grantReason = (error: InvalidGrantError): string =>
-  error.reason ? `invalid_grant: ${error.reason}` : 'invalid_grant';
+const grantReason = (error: InvalidGrantError): string => {
+  const code = error.googleErrorSubtype ? `${error.googleError}/${error.googleErrorSubtype}` : error.googleError;
+  return error.reason ? `${code}: ${error.reason}` : String(code);
+};

@@ -85,12 +85,26 @@ export function googleConfig(env: Env = process.env): GoogleConfig {
   if (emulatorHost && !/^[\w.-]+:\d{1,5}$|^\[[\da-fA-F:]+\]:\d{1,5}$/.test(emulatorHost)) {
     throw new ConfigError(`GOOGLE_EMULATOR_HOST must be host:port, got "${emulatorHost}"`);
   }
-  const requiredScopes = listEnv('GOOGLE_REQUIRED_SCOPES', /\s+/, env);
   return {
     clientSecret: clientSecretSource(env),
     allowedAzp: listEnv('GOOGLE_ALLOWED_AZP', /\s*,\s*/, env),
-    requiredScopes: requiredScopes.length ? requiredScopes : DEFAULT_REQUIRED_SCOPES,
+    requiredScopes: requiredScopesEnv(env),
     redirectUri: env.GOOGLE_REDIRECT_URI ?? '',
     ...(emulatorHost ? { emulatorHost } : {}),
   };
+}
+
+/** `GOOGLE_REQUIRED_SCOPES` (space-separated), default drive.appdata. */
+export function requiredScopesEnv(env: Env = process.env): string[] {
+  const scopes = listEnv('GOOGLE_REQUIRED_SCOPES', /\s+/, env);
+  return scopes.length ? scopes : DEFAULT_REQUIRED_SCOPES;
+}
+
+/** `EVENT_BUS_NAME`: the EventBridge bus connection events go to; `undefined` is the default bus. */
+export function eventBusNameEnv(env: Env = process.env): string | undefined {
+  const name = optionalEnv('EVENT_BUS_NAME', env);
+  if (name !== undefined && !/^(arn:aws[\w-]*:events:[\w-]+:\d{12}:event-bus\/)?[\w.\-/]{1,256}$/.test(name)) {
+    throw new ConfigError(`EVENT_BUS_NAME must be an EventBridge bus name or ARN, got "${name}"`);
+  }
+  return name;
 }

@@ -43,6 +43,8 @@ export interface AppErrorOptions {
   googleError?: string;
   /** Google's HTTP status when Google's answer caused this. */
   googleStatus?: number;
+  /** Google's `error_subtype` (e.g. `invalid_rapt`), when it sent one. */
+  googleErrorSubtype?: string;
 }
 
 export class AppError extends Error {
@@ -51,6 +53,7 @@ export class AppError extends Error {
   readonly retryAfterSeconds?: number;
   readonly googleError?: string;
   readonly googleStatus?: number;
+  readonly googleErrorSubtype?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -62,6 +65,7 @@ export class AppError extends Error {
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
     if (options.googleError !== undefined) this.googleError = options.googleError;
     if (options.googleStatus !== undefined) this.googleStatus = options.googleStatus;
+    if (options.googleErrorSubtype !== undefined) this.googleErrorSubtype = options.googleErrorSubtype;
   }
 
   toJSON(): { error: ErrorCode; message: string } {
@@ -107,14 +111,23 @@ export class InternalError extends AppError {
   }
 }
 
-/** Google rejected a grant (auth code or refresh token): expired, redeemed, revoked or for another client. */
+/**
+ * Google rejected a grant (auth code or refresh token): expired, redeemed, revoked, for
+ * another client, or refused by a Workspace policy. `googleError` and `googleErrorSubtype`
+ * keep Google's codes (`invalid_grant` / `invalid_rapt`, `admin_policy_enforced`) so the
+ * cause can be classified; `reason` is Google's description.
+ */
 export class InvalidGrantError extends AppError {
   override readonly name = 'InvalidGrantError';
   constructor(
     message = 'Google rejected the authorization grant.',
     readonly reason?: string,
+    google: { error?: string; subtype?: string } = {},
   ) {
-    super('invalid_grant', message, { googleError: 'invalid_grant' });
+    super('invalid_grant', message, {
+      googleError: google.error ?? 'invalid_grant',
+      ...(google.subtype !== undefined ? { googleErrorSubtype: google.subtype } : {}),
+    });
   }
 }
 

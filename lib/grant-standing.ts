@@ -4,10 +4,11 @@
  * used by the token function and the operator CLI, to be replaced by the connection-status
  * model (lib/connection-status.ts) once it exists.
  */
+import { isConnectionReason } from './connection-status';
 import type { UserRecord } from './store/users';
 
 /** What the standing depends on: a user record, or an operator's summary of one (no ciphertext). */
-export type StandingInput = Pick<UserRecord, 'status' | 'revokedReason' | 'refreshToken'> & {
+export type StandingInput = Pick<UserRecord, 'status' | 'revokedReason' | 'refreshToken' | 'reason'> & {
   hasRefreshToken?: boolean;
 };
 
@@ -31,12 +32,17 @@ export function standingOf(record: StandingInput | undefined): Standing {
     case 'disconnected':
       return { status: 'disconnected', reason: 'user_disconnected' };
     case 'revoked':
-      return { status: 'needs_reconnect', reason: revokedReason(record.revokedReason) };
+      return {
+        status: 'needs_reconnect',
+        reason: isConnectionReason(record.reason) ? record.reason : revokedReason(record.revokedReason),
+      };
   }
 }
 
 /** The contract's reason for what the worker, the token function or RISC wrote as `revokedReason`. */
 export function revokedReason(stored: string | undefined): string {
+  // The refresh path hands over the contract's reason itself (testing_mode_expiry, ...).
+  if (isConnectionReason(stored)) return stored;
   if (stored?.startsWith('risc:account-disabled')) return 'account_disabled';
   return 'revoked';
 }

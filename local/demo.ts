@@ -1,10 +1,10 @@
 /**
  * `npm run demo`: a guided walk through the whole flow against the stack `npm start` runs —
  * sign-in, the code exchange, what is stored, an offline refresh with a Drive job, a retry,
- * disconnect and a RISC event. Pauses between steps on a terminal; `--yes` runs straight through.
+ * disconnect, a RISC event, and a Testing-mode expiry diagnosed with the event it raised. Pauses between steps on a terminal; `--yes` runs straight through.
  */
 import { createInterface } from 'node:readline/promises';
-import { GetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { loadStackEnv, STACK_ENV_FILE } from './stack-env';
 
@@ -53,6 +53,38 @@ async function storedRecord(userId: string): Promise<Record<string, unknown> | u
   for (const hash of ['tokenHash', 'tokenPrefixHash'])
     if (record[hash]) record[hash] = `${String(record[hash]).slice(0, 12)}…`;
   return record;
+}
+
+/** The token was stored `seconds` ago: the week that passes, on our side (Google's clock moves by its control route). */
+async function backdateStoredToken(userId: string, seconds: number): Promise<void> {
+  const dynamo = new DynamoDBClient({});
+  await dynamo.send(
+    new UpdateItemCommand({
+      TableName: process.env.TABLE_NAME,
+      Key: { pk: { S: `USER#${userId}` } },
+      UpdateExpression: 'SET tokenStoredAt = :at',
+      ExpressionAttributeValues: { ':at': { S: new Date(Date.now() - seconds * 1000).toISOString() } },
+    }),
+  );
+  dynamo.destroy();
+}
+
+/**
+ * The connection events the stack's EventBridge stand-in recorded for `userId`; waits (a few
+ * seconds at most) until `atLeast` have arrived: the stream is consumed in the `npm start` process.
+ */
+async function connectionEventsOf(userId: string, atLeast: number): Promise<unknown[]> {
+  const endpoint = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+  if (!endpoint) return [];
+  let events: unknown[] = [];
+  for (let attempt = 0; attempt < 50 && events.length < atLeast; attempt++) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 100));
+    const response = await fetch(`${endpoint}/emulator/events`).catch(() => undefined);
+    if (!response?.ok) return [];
+    const all = (await response.json()) as { detailType: string; detail: { userId?: string } }[];
+    events = all.filter((e) => e.detailType === 'Connection Status Changed' && e.detail.userId === userId);
+  }
+  return events.map((e) => (e as { detail: unknown }).detail);
 }
 
 /** Polls `probe` until it answers something, or `timeoutMs` passes (then `undefined`). */
@@ -265,6 +297,57 @@ async function main(): Promise<void> {
   console.log(
     `  Stored status: ${String(revoked?.status)} (${String(revoked?.revokedReason)}); the dispatcher skips this user from now on.`,
   );
+
+  await step(
+    'A week later: the consent screen was left in "Testing"',
+    '  Google gives apps whose OAuth consent screen is still in "Testing" refresh tokens that die after 7 days.\n' +
+      "  A third user signs in; we switch the emulator's client to Testing, move Google's clock a week on and\n" +
+      '  date our record of the token a week back (the week that passes), then the refresh worker runs for that user.',
+  );
+  const thirdUser = `${userId}-3`;
+  const { body: thirdGrant } = await call(`${google}/emulator/authorize`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ sub: thirdUser, forceConsent: true }),
+  });
+  await call(`${api}/authcode`, {
+    ...request,
+    body: new URLSearchParams({ authCode: (thirdGrant as { code: string }).code }).toString(),
+  });
+  const week = 7 * 24 * 3600 + 600;
+  await call(`${google}/emulator/clients/publishing-status`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ status: 'testing' }),
+  });
+  try {
+    await call(`${google}/emulator/clock`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ advanceSeconds: week }),
+    });
+    await backdateStoredToken(thirdUser, week);
+    console.log('  The worker refreshes the user (its warning below is what the operator sees in CloudWatch Logs):');
+    const { refreshWorkerFunction } = await import('../lib/runtime/refresh-worker');
+    refreshWorkerFunction.prepare();
+    const worker = await refreshWorkerFunction.service();
+    await worker.processBatch([
+      {
+        messageId: 'demo',
+        body: JSON.stringify({ kind: 'refresh', cycle: new Date().toISOString(), users: [thirdUser] }),
+      },
+    ]);
+  } finally {
+    await call(`${google}/emulator/clients/publishing-status`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ status: 'production' }),
+    });
+  }
+  const expired = await storedRecord(thirdUser);
+  console.log(`  Stored status: ${String(expired?.status)}, reason: ${String(expired?.reason)}`);
+  const raised = await connectionEventsOf(thirdUser, 2);
+  show('The Connection Status Changed event it raised (from the table stream, via EventBridge)', raised.at(-1));
 
   console.log(`\n${bold('Done.')} Everything ran on 127.0.0.1 against the emulators.`);
 }

@@ -1,15 +1,18 @@
 /**
  * `npm start`: the whole product on this machine, offline. Starts (or reuses, when the
- * environment already points at them) DynamoDB, the KMS and SQS emulators and the Google
- * emulator; provisions the table and key; mounts every Lambda handler behind the local HTTP
- * API on 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
+ * environment already points at them) DynamoDB, the KMS and SQS emulators, the EventBridge
+ * stand-in and the Google emulator; puts the change feed (the table's stream) in front of
+ * DynamoDB and runs the connection-events handler on it, printing each event it publishes;
+ * provisions the table and key; mounts every Lambda handler behind the local HTTP API on
+ * 127.0.0.1:3000; runs the refresh cycle every REFRESH_INTERVAL. Ctrl-C stops it all.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startChangeFeed, userRecordsOnly } from './aws/change-feed';
 import { startDynamoDb } from './aws/dynamodb';
-import { startEventBridgeEmulator } from './eventbridge-emulator';
+import { startEventBridgeEmulator, type RecordedEvent } from './eventbridge-emulator';
 import { localAwsDefaults } from './aws/local-env';
 import { clientSecretJson, DEFAULT_LOCAL_CLIENT, startGoogleEmulator } from './google-emulator';
 import { startHttpApi, type Routes } from './http-api';
@@ -74,12 +77,16 @@ async function main(): Promise<void> {
   await useOrStart('AWS_ENDPOINT_URL_KMS', 'KMS', () => startKmsEmulator({ port: port('KMS_PORT', 4599) }));
   await useOrStart('AWS_ENDPOINT_URL_SQS', 'SQS', () => startSqsEmulator({ port: port('SQS_PORT', 9324) }));
   await useOrStart('AWS_ENDPOINT_URL_EVENTBRIDGE', 'EventBridge', () =>
-    startEventBridgeEmulator({
-      port: port('EVENTBRIDGE_PORT', 4010),
-      onEvent: (event) =>
-        console.log(`event  ${event.detailType} on ${event.eventBusName}: ${JSON.stringify(event.detail)}`),
-    }),
+    startEventBridgeEmulator({ port: port('EVENTBRIDGE_PORT', 4010), onEvent: printEvent }),
   );
+  // The table's stream: every process of this stack writes through the feed (see stack-env).
+  const feed = await startChangeFeed({
+    upstream: env.AWS_ENDPOINT_URL_DYNAMODB!,
+    port: port('DYNAMODB_STREAM_PROXY_PORT', 4568),
+  });
+  closers.push(() => feed.close());
+  env.AWS_ENDPOINT_URL_DYNAMODB = feed.url;
+  lines.push(`Change feed      ${feed.url} (the table's stream; AWS_ENDPOINT_URL_DYNAMODB for this stack)`);
 
   let googleUrl: string | undefined;
   if (env.GOOGLE_EMULATOR_HOST) {
@@ -140,6 +147,14 @@ async function main(): Promise<void> {
     const entry = join(ROOT, 'functions', folder, 'index.ts');
     if (existsSync(entry)) routes[route] = ((await import(entry)) as { handler: Routes[string] }).handler;
   }
+  // As Lambda's event source mapping does in AWS: the real handler on the table's stream.
+  const { handler: publishConnectionEvents } = (await import(
+    join(ROOT, 'functions', 'connection-events', 'index.ts')
+  )) as { handler: Parameters<ReturnType<typeof feed.enableStream>['attach']>[0] };
+  const consumer = feed.enableStream(env.TABLE_NAME, userRecordsOnly).attach(publishConnectionEvents, {
+    onFailure: (records) => console.error(`connection events: ${records.length} change(s) sent to the on-failure list`),
+  });
+  closers.push(() => consumer.stop());
 
   // The token function has no route: jobs, the client and the CLI invoke it (Lambda Invoke API).
   const invoked: LocalFunctions = {};
@@ -238,6 +253,19 @@ function webAppConfig(googleUrl: string | undefined): Omit<WebAppConfig, 'apiUrl
 function clientIdOf(file: string): string {
   const json = JSON.parse(readFileSync(file, 'utf8')) as { web?: { client_id?: string } };
   return json.web?.client_id ?? DEFAULT_LOCAL_CLIENT.clientId;
+}
+
+/** One console line per event published: a connection change as a transition, anything else as its detail. */
+function printEvent(event: RecordedEvent): void {
+  if (event.detailType === 'Connection Status Changed') {
+    const detail = event.detail as { userId?: string; previousStatus?: string; status?: string; reason?: string };
+    console.log(
+      `event  ${event.detailType}  user ${String(detail.userId)}: ${String(detail.previousStatus)} → ${String(detail.status)}` +
+        (detail.reason ? ` (${detail.reason})` : ''),
+    );
+    return;
+  }
+  console.log(`event  ${event.detailType} on ${event.eventBusName}: ${JSON.stringify(event.detail)}`);
 }
 
 function pick(source: NodeJS.ProcessEnv, names: string[]): Record<string, string> {

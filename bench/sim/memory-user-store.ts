@@ -8,6 +8,7 @@ import type {
   ActiveUsersPage,
   JobResult,
   RefreshOutcome,
+  Revocation,
   ScanCursor,
   StoredRefreshToken,
   UserProfile,
@@ -182,10 +183,11 @@ export class MemoryUserStore implements UserStore {
     await this.write(userId, (before) => before && withOutcome(before, outcome));
   }
 
-  async markRevoked(userId: string, reason: string, now: Date, expectedVersion?: number): Promise<boolean> {
+  async markRevoked(userId: string, revocation: Revocation, now: Date, expectedVersion?: number): Promise<boolean> {
     return this.endGrant(userId, expectedVersion, {
       status: 'revoked',
-      revokedReason: reason,
+      reason: revocation.reason,
+      revokedReason: revocation.detail,
       revokedAt: now.toISOString(),
       updatedAt: now.toISOString(),
     });
@@ -194,6 +196,7 @@ export class MemoryUserStore implements UserStore {
   async markDisconnected(userId: string, now: Date, expectedVersion?: number): Promise<boolean> {
     return this.endGrant(userId, expectedVersion, {
       status: 'disconnected',
+      reason: 'user_disconnected',
       disconnectedAt: now.toISOString(),
       updatedAt: now.toISOString(),
     });

@@ -98,6 +98,8 @@ export class TokenStore extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // The change stream connection events are derived from (before and after each write).
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
     for (const index of TOKEN_TABLE_INDEXES) {
       this.table.addGlobalSecondaryIndex({

@@ -121,6 +121,9 @@ function toGoogleTokens(tokens: {
   };
 }
 
+/** Google's `error` when a Workspace administrator restricts the app or one of its scopes. */
+const ADMIN_POLICY_ENFORCED = 'admin_policy_enforced';
+
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -141,7 +144,7 @@ export function fromGoogleError(error: unknown, operation: string): AppError {
   // gaxios errors carry `response`; duck-typed so we do not depend on gaxios directly.
   const response = (error as { response?: { status?: unknown; data?: unknown } } | undefined)?.response;
   const status = typeof response?.status === 'number' ? response.status : undefined;
-  const data = response?.data as { error?: unknown; error_description?: unknown } | undefined;
+  const data = response?.data as { error?: unknown; error_description?: unknown; error_subtype?: unknown } | undefined;
   const googleError = typeof data?.error === 'string' ? data.error : undefined;
   const context = {
     ...(googleError ? { googleError } : {}),
@@ -150,9 +153,14 @@ export function fromGoogleError(error: unknown, operation: string): AppError {
   const summary = new Error(
     `Google ${operation} failed${status ? ` with HTTP ${status}` : ''}${googleError ? ` (${googleError})` : ''}`,
   );
-  if (googleError === 'invalid_grant') {
+  // A Workspace admin's block ends the grant as surely as invalid_grant does: never worth retrying.
+  if (googleError === 'invalid_grant' || googleError === ADMIN_POLICY_ENFORCED) {
     const description = typeof data?.error_description === 'string' ? data.error_description : 'Bad Request';
-    return new InvalidGrantError(`Google rejected the grant: ${description}`, description);
+    const subtype = typeof data?.error_subtype === 'string' ? data.error_subtype.slice(0, 64) : undefined;
+    return new InvalidGrantError(`Google rejected the grant: ${description}`, description, {
+      error: googleError,
+      ...(subtype ? { subtype } : {}),
+    });
   }
   if (googleError === 'redirect_uri_mismatch') {
     // We only ever send '' or 'postmessage', both always valid: the code came from the other flow.

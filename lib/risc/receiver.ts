@@ -13,7 +13,7 @@ import type { HttpRequest, HttpResult } from '../http';
 import { describeError, logger } from '../log';
 import type { UserJobsCleanup } from '../jobs/cleanup';
 import type { SecurityEventLedger } from '../store/security-event-ledger';
-import type { UserRecord, UserStore } from '../store/users';
+import type { Revocation, UserRecord, UserStore } from '../store/users';
 import { eventName, normalizeBase64, parseSubject, safeReason, type AccountSubject, type TokenSubject } from './events';
 import type { SecurityEventToken, SecurityEventTokenVerifier } from '../google/token-verifier';
 
@@ -153,7 +153,10 @@ export class RiscReceiver {
       case 'token-revoked': {
         if (subject?.kind !== 'token')
           return this.ignore('risc: token-revoked without an oauth_token subject', context);
-        const revoked = await this.revokeToken(subject, `risc:token-revoked${reason ? `:${reason}` : ''}`);
+        const revoked = await this.revokeToken(subject, {
+          reason: 'revoked',
+          detail: `risc:token-revoked${reason ? `:${reason}` : ''}`,
+        });
         logger.info('risc: token-revoked processed', { ...context, alg: subject.alg, revokedUsers: revoked });
         return done(revoked);
       }
@@ -161,13 +164,11 @@ export class RiscReceiver {
       case 'account-disabled': {
         const account = this.accountOf(subject);
         if (!account) return this.ignore(`risc: ${name} without a Google iss-sub subject`, context);
-        const revoked = (await this.revokeStoredBefore(
-          set.iat,
-          account.sub,
-          `risc:${name}${reason ? `:${reason}` : ''}`,
-        ))
-          ? [account.sub]
-          : [];
+        const revocation: Revocation = {
+          reason: name === 'account-disabled' ? 'account_disabled' : 'revoked',
+          detail: `risc:${name}${reason ? `:${reason}` : ''}`,
+        };
+        const revoked = (await this.revokeStoredBefore(set.iat, account.sub, revocation)) ? [account.sub] : [];
         logger.info(`risc: ${name} processed`, { ...context, userId: account.sub, tokenDestroyed: revoked.length > 0 });
         return done(revoked);
       }
@@ -202,7 +203,7 @@ export class RiscReceiver {
   }
 
   /** Destroys exactly the stored token(s) that the prefix or hash identifies. */
-  private async revokeToken(subject: TokenSubject, reason: string): Promise<string[]> {
+  private async revokeToken(subject: TokenSubject, revocation: Revocation): Promise<string[]> {
     const byPrefix = subject.alg === 'prefix';
     const hash = byPrefix ? prefixHash(subject.value.slice(0, 16)) : normalizeBase64(subject.value);
     const userIds = byPrefix
@@ -210,7 +211,7 @@ export class RiscReceiver {
       : await this.deps.store.findUsersByTokenHash(hash);
     const matches = (record: UserRecord) => (byPrefix ? record.tokenPrefixHash : record.tokenHash) === hash;
     const revoked: string[] = [];
-    for (const userId of userIds) if (await this.revokeIf(userId, reason, matches)) revoked.push(userId);
+    for (const userId of userIds) if (await this.revokeIf(userId, revocation, matches)) revoked.push(userId);
     return revoked;
   }
 
@@ -218,22 +219,26 @@ export class RiscReceiver {
    * Destroys the user's stored token if it was stored before the event (`iat`, in seconds,
    * never later than now, plus the skew). A record without `tokenStoredAt` predates it.
    */
-  private revokeStoredBefore(iat: number, userId: string, reason: string): Promise<boolean> {
+  private revokeStoredBefore(iat: number, userId: string, revocation: Revocation): Promise<boolean> {
     const cutoffMs = Math.min(iat * 1000, this.now()) + EVENT_TIME_SKEW_MS;
     const storedBefore = (record: UserRecord) =>
       record.tokenStoredAt === undefined || Date.parse(record.tokenStoredAt) <= cutoffMs;
-    return this.revokeIf(userId, reason, storedBefore);
+    return this.revokeIf(userId, revocation, storedBefore);
   }
 
   /**
    * Destroys the user's stored token if it still `matches`, guarded by the token version so
    * that a sign-in landing meanwhile is re-checked rather than destroyed blindly.
    */
-  private async revokeIf(userId: string, reason: string, matches: (record: UserRecord) => boolean): Promise<boolean> {
+  private async revokeIf(
+    userId: string,
+    revocation: Revocation,
+    matches: (record: UserRecord) => boolean,
+  ): Promise<boolean> {
     for (let round = 1; round <= MAX_REVOKE_ROUNDS; round++) {
       const record = await this.deps.store.getUser(userId);
       if (!record?.refreshToken || !matches(record)) return false;
-      if (await this.deps.store.markRevoked(userId, reason, new Date(this.now()), record.tokenVersion)) {
+      if (await this.deps.store.markRevoked(userId, revocation, new Date(this.now()), record.tokenVersion)) {
         await this.deps.jobCleanup?.forgetUser(userId);
         return true;
       }

@@ -6,8 +6,18 @@
  * ciphertext: encryption happens before it is called.
  */
 
-/** Where a user's grant stands in the table. */
+import type { ConnectionReason, LostGrantReason } from '../connection-status';
+
+/** Where a user's grant stands in the table (`connectionStatus` turns it into what the apps see). */
 export type GrantStatus = 'active' | 'no_refresh_token' | 'revoked' | 'disconnected';
+
+/** Why a grant ended, as `markRevoked` stores it. */
+export interface Revocation {
+  /** The contract's reason (`testing_mode_expiry`, `account_disabled`, ...). */
+  reason: LostGrantReason;
+  /** Operator detail, log-safe (e.g. `invalid_grant: Token has been expired or revoked.`, `risc:account-disabled:hijacking`). */
+  detail: string;
+}
 
 export interface UserProfile {
   userId: string;
@@ -50,7 +60,10 @@ export interface UserRecord extends UserProfile {
   refreshFailures: number;
   lastRefreshError?: string;
   jobs?: Record<string, JobResult>;
+  /** Why the grant ended (revoked or disconnected); removed when a sign-in stores a new token. */
+  reason?: ConnectionReason;
   revokedAt?: string;
+  /** Operator detail of a revocation (`Revocation.detail`). */
   revokedReason?: string;
   disconnectedAt?: string;
   leaseOwner?: string;
@@ -121,15 +134,16 @@ export interface UserStore {
   recordRefresh(userId: string, outcome: RefreshOutcome): Promise<void>;
 
   /**
-   * Marks the user's grant revoked (`invalid_grant`, RISC): destroys the ciphertext and its
-   * hashes and drops the user from the dispatcher's index. With `expectedVersion`, only if
-   * the token is still the one that was found dead (a newer sign-in wins).
+   * Marks the user's grant revoked (`invalid_grant`, RISC) with its reason: destroys the
+   * ciphertext and its hashes and drops the user from the dispatcher's index. With
+   * `expectedVersion`, only if the token is still the one that was found dead (a newer sign-in wins).
    */
-  markRevoked(userId: string, reason: string, now: Date, expectedVersion?: number): Promise<boolean>;
+  markRevoked(userId: string, revocation: Revocation, now: Date, expectedVersion?: number): Promise<boolean>;
 
   /**
-   * The user took access back: ciphertext destroyed, user marked disconnected, and the
-   * profile, scopes and job results erased (only what status reporting needs is kept). Idempotent.
+   * The user took access back: ciphertext destroyed, user marked disconnected (reason
+   * `user_disconnected`), and the profile, scopes and job results erased (only what status
+   * reporting needs is kept). Idempotent.
    * With `expectedVersion`, only if the stored token is still the one the caller revoked.
    */
   markDisconnected(userId: string, now: Date, expectedVersion?: number): Promise<boolean>;

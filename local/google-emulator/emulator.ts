@@ -13,8 +13,8 @@ import { driveRoutes } from './drive/routes';
 import { FaultInjector, type FaultSpec } from './faults';
 import { IssuedSecrets } from './issued-secrets';
 import { certsRoutes } from './oauth/certs-endpoint';
-import { ClientRegistry, DEFAULT_LOCAL_CLIENT, type EmulatorClient } from './oauth/clients';
-import { GrantStore } from './oauth/grants';
+import { ClientRegistry, DEFAULT_LOCAL_CLIENT, type EmulatorClient, type PublishingStatus } from './oauth/clients';
+import { GrantStore, type RefreshFailureCause } from './oauth/grants';
 import { checkIdTokenOverride, signIdTokenWithOverride, type IdTokenOverride } from './oauth/id-token-overrides';
 import { revokeRoutes } from './oauth/revoke-endpoint';
 import { DEFAULT_GRANTED_SCOPES, normalizeScopes } from './oauth/scopes';
@@ -212,12 +212,37 @@ export class GoogleEmulator {
     return this.ctx.grants.revokeUser(sub, options.clientId);
   }
 
+  /**
+   * From now on every refresh grant of the user's grant(s) is refused with `cause`'s body
+   * (`revoked`, `invalid_rapt`, `admin_policy_enforced`), until the user consents again.
+   * Returns how many grants were armed.
+   */
+  failRefreshes(sub: string, cause: RefreshFailureCause, options: { clientId?: string } = {}): number {
+    return this.ctx.grants.failRefreshes(sub, cause, options.clientId);
+  }
+
+  /** The same for one refresh token (by value); false when the emulator never issued it. */
+  failRefreshToken(refreshToken: string, cause: RefreshFailureCause): boolean {
+    return this.ctx.grants.failRefreshToken(refreshToken, cause);
+  }
+
+  /**
+   * The client's OAuth consent screen publishing status. In `testing`, a refresh token dies 7
+   * days (emulator clock: see `advanceClock`) after it was issued, with `invalid_grant`.
+   */
+  setPublishingStatus(status: PublishingStatus, options: { clientId?: string } = {}): void {
+    this.ctx.clients.setPublishingStatus(options.clientId ?? DEFAULT_LOCAL_CLIENT.clientId, status);
+  }
+
   /** The user's next refresh grant returns a new refresh token and retires the old one. */
   rotateRefreshTokenOnNextRefresh(sub: string, options: { clientId?: string } = {}): number {
     return this.ctx.grants.requestRotation(sub, options.clientId);
   }
 
-  /** Moves the emulator's clock: codes and access tokens expire by it (signed tokens keep real time). */
+  /**
+   * Moves the emulator's clock: codes, access tokens and (in Testing mode) refresh tokens
+   * expire by it; signed tokens keep real time.
+   */
   advanceClock(seconds: number): void {
     this.ctx.clock.advance(seconds);
   }

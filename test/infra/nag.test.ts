@@ -73,10 +73,19 @@ describe('cdk-nag AwsSolutions checks', () => {
         'AwsSolutions-APIG4 @ Api/HttpApi/GET--connection',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--disconnect',
         'AwsSolutions-APIG4 @ Api/HttpApi/POST--risc',
+        // The connection-events stream's on-failure destination is itself the last stop.
+        'AwsSolutions-SQS3 @ ConnectionEventsStream/OnFailureQueue',
         // The runtime is pinned to the Node.js version the code is tested on.
-        ...['Exchange', 'Connection', 'Disconnect', 'Risc', 'RefreshDispatch', 'RefreshWorker', 'Token'].map(
-          (id) => `AwsSolutions-L1 @ ${id}/Resource`,
-        ),
+        ...[
+          'Exchange',
+          'Connection',
+          'Disconnect',
+          'Risc',
+          'RefreshDispatch',
+          'RefreshWorker',
+          'Token',
+          'ConnectionEvents',
+        ].map((id) => `AwsSolutions-L1 @ ${id}/Resource`),
       ].sort(),
     );
     for (const { reason } of acknowledgments(app)) expect(reason.length).toBeGreaterThan(60);

@@ -87,6 +87,19 @@ const EXPECTED_ACTIONS: Record<FunctionName, string[]> = {
     'dynamodb:DeleteItem',
     'events:PutEvents',
   ],
+  connectionEvents: [
+    ...LOGS,
+    // What the stream's event source mapping needs, on the table's stream only.
+    'dynamodb:DescribeStream',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:ListStreams',
+    // The on-failure destination.
+    'sqs:SendMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:GetQueueUrl',
+    'events:PutEvents',
+  ],
   driveNotifications: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
 };
 
@@ -119,6 +132,8 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'DISPATCH_USERS_PER_MESSAGE',
     'DRIVE_PUSH_ADDRESS',
   ],
+  // EVENT_BUS_NAME only when a bus is configured (see 'connection events').
+  connectionEvents: ['TABLE_NAME', 'GOOGLE_REQUIRED_SCOPES'],
   driveNotifications: ['TABLE_NAME', 'REFRESH_QUEUE_URL'],
 };
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
@@ -569,6 +584,83 @@ describe('refresh pipeline', () => {
   });
 });
 
+describe('connection events', () => {
+  const connectionEvents = () => stack.connectionEvents;
+  const tableId = () => logicalIdOf(stack, stack.store.table);
+
+  it('gives the token table a stream with the item before and after each write', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+
+  it('feeds the publisher the user records of the stream: partial failures, bisect, bounded retries, an on-failure queue', () => {
+    const queueId = logicalIdOf(stack, connectionEvents().onFailureQueue);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
+      FunctionName: { Ref: logicalIdOf(stack, fn('connectionEvents').function) },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86400,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: [{ prefix: 'USER#' }] } } } }) }],
+      },
+    });
+    expect(template.toJSON().Resources[queueId].Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('reads only the table’s stream and puts events only on the default bus', () => {
+    const statements = statementsOfRole(template, logicalIdOf(stack, fn('connectionEvents').role));
+    const stream = statements.find((s) => toArray(s.Action).includes('dynamodb:GetRecords'));
+    expect(stream?.Resource).toEqual({ 'Fn::GetAtt': [tableId(), 'StreamArn'] });
+    const put = statements.find((s) => s.Action === 'events:PutEvents');
+    expect(JSON.stringify(put?.Resource)).toMatch(/:event-bus\/default"/);
+  });
+
+  it('publishes to the configured bus, and only there, when eventBusName is set', () => {
+    const built = buildStack(project, { context: { eventBusName: 'acme-events' } }).stack;
+    const withBus = templateOf(built);
+    const publisher = built.functions.connectionEvents;
+    const props = withBus.toJSON().Resources[logicalIdOf(built, publisher.function)].Properties;
+    expect(props.Environment.Variables.EVENT_BUS_NAME).toBe('acme-events');
+    const put = statementsOfRole(withBus, logicalIdOf(built, publisher.role)).find(
+      (s) => s.Action === 'events:PutEvents',
+    );
+    expect(JSON.stringify(put?.Resource)).toMatch(/:event-bus\/acme-events"/);
+  });
+
+  it('alarms on a Testing-mode expiry and on changes that could not be published', () => {
+    const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'Acme/GoogleAccess',
+        MetricName: 'ConnectionsLost',
+        Dimensions: expect.arrayContaining([
+          { Name: 'reason', Value: 'testing_mode_expiry' },
+          { Name: 'service', Value: 'google-offline-access' },
+        ]),
+        Threshold: 1,
+        AlarmDescription: expect.stringMatching(/publish the OAuth consent screen/),
+        AlarmActions: [{ Ref: logicalIdOf(stack, stack.observability.topic) }],
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalIdOf(stack, connectionEvents().onFailureQueue), 'QueueName'] },
+          },
+        ],
+      }),
+    );
+  });
+});
+
 describe('HTTP API', () => {
   it('routes POST /authcode, GET /connection, POST /disconnect, POST /risc and POST /drive/notifications to their functions', () => {
     const routes = Object.values(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).map(
@@ -659,7 +751,8 @@ describe('observability', () => {
         'RevokedUsersSurge',
       ].sort(),
     );
-    template.resourceCountIs('AWS::CloudWatch::Alarm', stack.observability.alarms.length);
+    // Plus the connection events' own two (their construct, not Observability's).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', stack.observability.alarms.length + 2);
   });
 
   it('alarms on any message in the dead-letter queue', () => {

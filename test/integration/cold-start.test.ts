@@ -16,9 +16,11 @@ afterAll(async () => {
 
 describe('cold start', () => {
   /** Loads a handler module afresh, as a new Lambda execution environment would. */
-  const coldStart = (handler: 'risc' | 'disconnect') =>
+  const coldStart = (handler: 'risc' | 'disconnect' | 'connection-events') =>
     jest.isolateModulesAsync(async () => {
-      await (handler === 'risc' ? import('../../functions/risc') : import('../../functions/disconnect'));
+      if (handler === 'risc') await import('../../functions/risc');
+      else if (handler === 'disconnect') await import('../../functions/disconnect');
+      else await import('../../functions/connection-events');
     });
 
   let saved: NodeJS.ProcessEnv;
@@ -35,5 +37,13 @@ describe('cold start', () => {
   it('names a missing REFRESH_QUEUE_URL for the disconnect function', async () => {
     delete process.env.REFRESH_QUEUE_URL;
     await expect(coldStart('disconnect')).rejects.toThrow(/REFRESH_QUEUE_URL/);
+  });
+
+  it('needs no key, secret or table for the connection-events function, but names a bad EVENT_BUS_NAME', async () => {
+    for (const name of ['KMS_KEY_ID', 'TABLE_NAME', 'GOOGLE_CLIENT_SECRET_FILE', 'REFRESH_QUEUE_URL'])
+      delete process.env[name];
+    await expect(coldStart('connection-events')).resolves.toBeUndefined();
+    process.env.EVENT_BUS_NAME = 'not a bus name';
+    await expect(coldStart('connection-events')).rejects.toThrow(/EVENT_BUS_NAME/);
   });
 });

@@ -134,7 +134,10 @@ describe('Drive push', () => {
 
     const event: SQSEvent = { Records: toLambdaRecords(messages, stack.queueUrl) };
     expect((await worker(event)).batchItemFailures).toEqual([]);
-    const published = bus.events().map((e) => e.detail as DriveChangesBatch);
+    const published = bus
+      .events()
+      .filter((e) => e.detailType === 'Drive Changes')
+      .map((e) => e.detail as DriveChangesBatch);
     expect(published).toEqual([
       {
         userId: 'push-burst',

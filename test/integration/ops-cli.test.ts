@@ -63,7 +63,7 @@ beforeAll(async () => {
     await signIn(stack, api, sub);
     secrets.add(await storedRefreshToken(stack, store, sub));
   }
-  await store.markRevoked('ops-revoked', 'invalid_grant', new Date());
+  await store.markRevoked('ops-revoked', { reason: 'revoked', detail: 'invalid_grant' }, new Date());
   secrets.add(stack.google.clientSecret(DEFAULT_LOCAL_CLIENT.clientId));
 }, 60_000);
 

@@ -35,6 +35,7 @@ beforeAll(() => {
     SQS_PORT: '0',
     DYNAMODB_PORT: '0',
     EVENTBRIDGE_PORT: '0',
+    DYNAMODB_STREAM_PROXY_PORT: '0',
     LAMBDA_PORT: '0',
     WEB_PORT: '0',
   };
@@ -46,6 +47,7 @@ beforeAll(() => {
     'REFRESH_QUEUE_URL',
     'GOOGLE_CLIENT_SECRET_FILE',
     'GOOGLE_EMULATOR_HOST',
+    'AWS_ENDPOINT_URL_EVENTBRIDGE',
   ]) {
     delete env[name];
   }
@@ -98,6 +100,8 @@ describe('npm start', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ userId: 'dev-1', offlineAccess: true });
+    // The table's stream reached the connection-events handler, which published the change.
+    await waitFor(/event {2}Connection Status Changed {2}user dev-1: not_connected → active/);
 
     // The token function, through the Lambda Invoke endpoint, with the real Lambda client.
     const invoke = (await waitFor(/Lambda Invoke\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;

@@ -315,6 +315,76 @@ describe('refresh and revocation', () => {
   });
 });
 
+describe('refusals by cause (what the refresh worker classifies)', () => {
+  const google = useEmulator();
+
+  async function signedInClient(sub: string): Promise<OAuth2Client> {
+    const client = oauthClient(google());
+    const { tokens } = await client.getToken(google().authorize({ sub, forceConsent: true }).code);
+    client.setCredentials(tokens);
+    return client;
+  }
+
+  it('answers invalid_rapt with Google’s reauth body, until the user consents again', async () => {
+    const client = await signedInClient('3101');
+    expect(google().failRefreshes('3101', 'invalid_rapt')).toBe(1);
+    expect(await oauthFailure(client.refreshAccessToken())).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description: 'reauth related error (invalid_rapt)',
+        error_uri: 'https://support.google.com/a/answer/9368756',
+        error_subtype: 'invalid_rapt',
+      },
+    });
+    const again = await signedInClient('3101');
+    await expect(again.refreshAccessToken()).resolves.toBeDefined();
+  });
+
+  it('answers a Workspace admin’s block with admin_policy_enforced', async () => {
+    const client = await signedInClient('3102');
+    google().failRefreshes('3102', 'admin_policy_enforced');
+    const failure = await oauthFailure(client.refreshAccessToken());
+    expect(failure.status).toBe(400);
+    expect(failure.body).toMatchObject({ error: 'admin_policy_enforced' });
+  });
+
+  it('refuses one refresh token by value, leaving the user’s others alone', async () => {
+    const first = await signedInClient('3103');
+    const second = await signedInClient('3103');
+    expect(google().failRefreshToken(first.credentials.refresh_token!, 'revoked')).toBe(true);
+    expect(await oauthFailure(first.refreshAccessToken())).toEqual({ status: 400, body: REVOKED });
+    await expect(second.refreshAccessToken()).resolves.toBeDefined();
+    expect(google().failRefreshToken('1//unknown', 'revoked')).toBe(false);
+  });
+
+  it('in Testing mode, expires a refresh token 7 days (emulator clock) after it was issued', async () => {
+    google().setPublishingStatus('testing');
+    try {
+      const client = await signedInClient('3104');
+      google().advanceClock(6 * 24 * 3600);
+      await expect(client.refreshAccessToken()).resolves.toBeDefined();
+      google().advanceClock(24 * 3600);
+      expect(await oauthFailure(client.refreshAccessToken())).toEqual({ status: 400, body: REVOKED });
+      expect(google().tokenState('3104').refreshTokenActive).toBe(false);
+    } finally {
+      google().setPublishingStatus('production');
+    }
+  });
+
+  it('is controlled over HTTP too', async () => {
+    const client = await signedInClient('3105');
+    const post = (path: string, body: unknown) =>
+      fetch(`${google().url}/emulator${path}`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post('/users/3105/refresh-failure', { cause: 'nonsense' })).status).toBe(400);
+    expect(await (await post('/users/3105/refresh-failure', { cause: 'invalid_rapt' })).json()).toEqual({ grants: 1 });
+    expect((await oauthFailure(client.refreshAccessToken())).body).toMatchObject({ error_subtype: 'invalid_rapt' });
+    expect((await post('/clients/publishing-status', { status: 'testing' })).status).toBe(200);
+    expect((await post('/clients/publishing-status', { status: 'production' })).status).toBe(200);
+    expect((await post('/refresh-tokens/failure', { refreshToken: '1//x', cause: 'revoked' })).status).toBe(400);
+  });
+});
+
 describe('signing keys', () => {
   const google = useEmulator({ certsMaxAgeSeconds: 0 });
 

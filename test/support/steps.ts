@@ -3,7 +3,7 @@
  * the real exchange, the store and cipher a suite inspects the table with, and a capture of
  * everything the loggers write (to assert that no line ever held a token, code or secret).
  */
-import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { kmsCipher } from '../../lib/aws/kms-data-keys';
 import type { EnvelopeCipher } from '../../lib/crypto/envelope';
@@ -75,6 +75,51 @@ export async function storedRefreshToken(stack: TestStack, store: UserStore, sub
   const record = await store.getUser(sub);
   if (!record?.refreshToken) throw new Error(`no refresh token stored for ${sub}`);
   return cipherOf(stack).decrypt(record.refreshToken, sub);
+}
+
+/**
+ * Time passes for the stored refresh token: its `tokenStoredAt` moves `seconds` into the
+ * past, as if the sign-in had happened then (pair it with the Google emulator's
+ * `advanceClock` so Google ages the token too).
+ */
+export async function backdateStoredToken(stack: TestStack, sub: string, seconds: number): Promise<void> {
+  const dynamo = new DynamoDBClient({});
+  try {
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: stack.aws.tableName,
+        Key: { pk: { S: `USER#${sub}` } },
+        UpdateExpression: 'SET tokenStoredAt = :at',
+        ConditionExpression: 'attribute_exists(tokenStoredAt)',
+        ExpressionAttributeValues: { ':at': { S: new Date(Date.now() - seconds * 1000).toISOString() } },
+      }),
+    );
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+/** A published `Connection Status Changed` event's Detail. */
+export interface ConnectionEventDetail {
+  eventId: string;
+  userId: string;
+  status: string;
+  previousStatus: string;
+  reason?: string;
+  at: string;
+}
+
+/**
+ * The `Connection Status Changed` events published for `userId` so far, in order, once the
+ * table's stream has been consumed up to now (so every write made before is accounted for).
+ */
+export async function connectionEventsOf(stack: TestStack, userId: string): Promise<ConnectionEventDetail[]> {
+  await stack.connectionEvents.drain();
+  return stack.eventBridge
+    .events('Connection Status Changed')
+    .filter((event) => event.source === 'google-offline-access')
+    .map((event) => event.detail as ConnectionEventDetail)
+    .filter((detail) => detail.userId === userId);
 }
 
 /** Every user the dispatcher would enqueue (the active-users index, one segment). */

@@ -7,7 +7,7 @@ import { GrantRefresher } from '../../lib/access-tokens';
 import { CiphertextError } from '../../lib/crypto/envelope';
 import { InvalidGrantError } from '../../lib/errors';
 import type { GoogleTokens } from '../../lib/google/gateway';
-import type { StoredRefreshToken, UserRecord } from '../../lib/store/users';
+import type { Revocation, StoredRefreshToken, UserRecord } from '../../lib/store/users';
 
 /** Ciphertext is the plaintext reversed: enough to tell tokens apart, never equal to them. */
 const cipher = {
@@ -44,11 +44,17 @@ class FakeTable {
     return Promise.resolve(true);
   };
 
-  markRevoked = (_: string, reason: string, __: Date, expectedVersion?: number): Promise<boolean> => {
+  markRevoked = (_: string, revocation: Revocation, __: Date, expectedVersion?: number): Promise<boolean> => {
     if (this.failWrites-- > 0) return Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));
     if (expectedVersion !== undefined && this.record.tokenVersion !== expectedVersion) return Promise.resolve(false);
     const { refreshToken: _token, ...rest } = this.record;
-    this.record = { ...rest, status: 'revoked', revokedReason: reason, tokenVersion: this.record.tokenVersion + 1 };
+    this.record = {
+      ...rest,
+      status: 'revoked',
+      reason: revocation.reason,
+      revokedReason: revocation.detail,
+      tokenVersion: this.record.tokenVersion + 1,
+    };
     return Promise.resolve(true);
   };
 
@@ -158,7 +164,7 @@ describe('GrantRefresher', () => {
     expect(table.record.status).toBe('active');
 
     google.live = 'nothing';
-    expect(await grants.refresh(table.record)).toEqual({ status: 'revoked', reason: 'invalid_grant' });
+    expect(await grants.refresh(table.record)).toEqual({ status: 'revoked', reason: 'revoked' });
     expect(table.record).toMatchObject({ status: 'revoked' });
   });
 
@@ -166,7 +172,8 @@ describe('GrantRefresher', () => {
     const { table, grants } = setUp();
     table.record = { ...table.record, refreshToken: Buffer.from('!garbage') };
     table.failWrites = 1;
-    expect(await grants.refresh(table.record)).toMatchObject({ status: 'mark_failed', reason: 'undecryptable_token' });
-    expect(await grants.refresh(table.record)).toEqual({ status: 'revoked', reason: 'undecryptable_token' });
+    expect(await grants.refresh(table.record)).toMatchObject({ status: 'mark_failed', reason: 'revoked' });
+    expect(await grants.refresh(table.record)).toEqual({ status: 'revoked', reason: 'revoked' });
+    expect(table.record).toMatchObject({ revokedReason: 'undecryptable_token' });
   });
 });

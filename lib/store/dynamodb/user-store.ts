@@ -15,6 +15,7 @@ import type {
   ActiveUsersPage,
   GrantStatus,
   RefreshOutcome,
+  Revocation,
   ScanCursor,
   StoredRefreshToken,
   UserProfile,
@@ -23,7 +24,7 @@ import type {
 } from '../users';
 import { Expression, isConditionFailure } from './expression';
 
-const USER_PREFIX = ITEM_KINDS.user;
+export const USER_PREFIX = ITEM_KINDS.user;
 const PK = TOKEN_TABLE.partitionKey;
 const userKey = (userId: string) => ({ [PK]: { S: `${USER_PREFIX}${userId}` } });
 
@@ -98,7 +99,7 @@ export class DynamoUserStore implements UserStore {
         .set('activeUserId', userId)
         .increment('tokenVersion')
         .set('refreshFailures', 0)
-        .remove('revokedAt', 'revokedReason', 'disconnectedAt', 'lastRefreshError');
+        .remove('reason', 'revokedAt', 'revokedReason', 'disconnectedAt', 'lastRefreshError');
     } else {
       // Not beside the token branch's `refreshFailures = 0`: DynamoDB rejects overlapping paths.
       update
@@ -152,12 +153,12 @@ export class DynamoUserStore implements UserStore {
     await this.update(userId, refreshOutcome(outcome).whereExists(PK));
   }
 
-  markRevoked(userId: string, reason: string, now: Date, expectedVersion?: number): Promise<boolean> {
+  markRevoked(userId: string, revocation: Revocation, now: Date, expectedVersion?: number): Promise<boolean> {
     return this.endGrant(
       userId,
       'revoked',
       now,
-      { revokedReason: reason, revokedAt: now.toISOString() },
+      { reason: revocation.reason, revokedReason: revocation.detail, revokedAt: now.toISOString() },
       expectedVersion,
     );
   }
@@ -167,7 +168,7 @@ export class DynamoUserStore implements UserStore {
       userId,
       'disconnected',
       now,
-      { disconnectedAt: now.toISOString() },
+      { reason: 'user_disconnected', disconnectedAt: now.toISOString() },
       expectedVersion,
       DISCONNECT_ERASES,
     );
@@ -283,7 +284,8 @@ function refreshOutcome(outcome: RefreshOutcome): Expression {
   return update;
 }
 
-function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
+/** A `USER#` item (from a read or a stream image) as the record the domain sees. */
+export function toUserRecord(item: Record<string, AttributeValue>): UserRecord {
   const raw = unmarshall(item) as Record<string, unknown>;
   const { [PK]: _pk, activeUserId: _active, ...rest } = raw;
   return {

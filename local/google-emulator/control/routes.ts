@@ -4,6 +4,8 @@
  */
 import type { GoogleEmulator } from '../emulator';
 import type { FaultSpec } from '../faults';
+import type { PublishingStatus } from '../oauth/clients';
+import type { RefreshFailureCause } from '../oauth/grants';
 import { invalidArgument, json, notFound, type EmulatorRequest, type EmulatorResponse } from '../http';
 import type { Route } from '../router';
 import { Input } from './input';
@@ -63,6 +65,27 @@ export function controlRoutes(emulator: GoogleEmulator): Route[] {
     route('POST', '/users/:sub/revoke', (request) => ({
       revokedGrants: emulator.revokeUser(sub(request), { clientId: Input.of(request).optionalString('clientId') }),
     })),
+    route('POST', '/users/:sub/refresh-failure', (request) => {
+      const input = Input.of(request);
+      return {
+        grants: emulator.failRefreshes(sub(request), input.string('cause') as RefreshFailureCause, {
+          clientId: input.optionalString('clientId'),
+        }),
+      };
+    }),
+    route('POST', '/refresh-tokens/failure', (request) => {
+      const input = Input.of(request);
+      if (!emulator.failRefreshToken(input.string('refreshToken'), input.string('cause') as RefreshFailureCause))
+        throw new RangeError('unknown refresh token');
+      return {};
+    }),
+    route('POST', '/clients/publishing-status', (request) => {
+      const input = Input.of(request);
+      emulator.setPublishingStatus(input.string('status') as PublishingStatus, {
+        clientId: input.optionalString('clientId'),
+      });
+      return {};
+    }),
     route('POST', '/users/:sub/rotate-refresh-token', (request) => ({
       grants: emulator.rotateRefreshTokenOnNextRefresh(sub(request), {
         clientId: Input.of(request).optionalString('clientId'),

@@ -1,10 +1,15 @@
 /** OAuth clients the emulator knows, and the `client_secret_*.json` the API Console downloads. */
 
+/** The OAuth consent screen's publishing status: in `testing`, refresh tokens die after 7 days. */
+export type PublishingStatus = 'production' | 'testing';
+
 export interface EmulatorClient {
   clientId: string;
   clientSecret: string;
   /** Redirect URIs codes may be issued for; default `['', 'postmessage']` (Android, web popup). */
   redirectUris?: string[];
+  /** Default `production`. */
+  publishingStatus?: PublishingStatus;
 }
 
 export type RegisteredClient = Required<EmulatorClient>;
@@ -45,7 +50,15 @@ export class ClientRegistry {
       clientId: client.clientId,
       clientSecret: client.clientSecret,
       redirectUris: [...(client.redirectUris ?? DEFAULT_REDIRECT_URIS)],
+      publishingStatus: client.publishingStatus ?? 'production',
     });
+  }
+
+  setPublishingStatus(clientId: string, status: PublishingStatus): void {
+    const client = this.clients.get(clientId);
+    if (!client) throw new RangeError(`unknown client ${clientId}`);
+    if (status !== 'production' && status !== 'testing') throw new RangeError('status must be production or testing');
+    client.publishingStatus = status;
   }
 
   get(clientId: string): RegisteredClient | undefined {

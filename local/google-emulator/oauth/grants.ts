@@ -11,6 +11,20 @@ import type { UserProfile } from './users';
 
 const CODE_LIFETIME_MS = 10 * 60_000;
 export const ACCESS_TOKEN_LIFETIME_S = 3599;
+/** Refresh tokens of a client whose consent screen is in "Testing" die this long after issue. */
+export const TESTING_REFRESH_TOKEN_LIFETIME_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Why Google refuses a refresh token, each with its own answer (see `refreshFailureBody`):
+ * `revoked` (or expired), `invalid_rapt` (a Workspace session-control policy wants the user to
+ * re-authenticate), `admin_policy_enforced` (a Workspace admin blocked the app or a scope).
+ */
+export type RefreshFailureCause = 'revoked' | 'invalid_rapt' | 'admin_policy_enforced';
+export const REFRESH_FAILURE_CAUSES: readonly RefreshFailureCause[] = [
+  'revoked',
+  'invalid_rapt',
+  'admin_policy_enforced',
+];
 
 export interface AuthorizationCode {
   clientId: string;
@@ -35,6 +49,8 @@ export interface Grant {
   scopes: string[];
   refreshTokens: Set<string>;
   rotateOnNextRefresh: boolean;
+  /** Set by a test: every refresh grant of this grant fails so, until the user consents again. */
+  refreshFailure?: RefreshFailureCause;
 }
 
 export interface AccessToken {
@@ -67,6 +83,8 @@ export class GrantStore {
   private readonly grantsByRefreshToken = new Map<string, Grant>();
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly newestAccessToken = new Map<string, string>();
+  private readonly refreshTokenIssuedAtMs = new Map<string, number>();
+  private readonly refreshTokenFailures = new Map<string, RefreshFailureCause>();
 
   constructor(
     private readonly clock: EmulatorClock,
@@ -89,6 +107,8 @@ export class GrantStore {
     };
     grant.profile = input.profile;
     grant.scopes = [...new Set([...grant.scopes, ...input.scopes])];
+    // Consenting again is how a user gets past reauth or an admin's (lifted) block.
+    if (consentShown) delete grant.refreshFailure;
     this.grants.set(key, grant);
 
     const code = this.issued.add(`4/0${randomToken(54)}`);
@@ -132,7 +152,35 @@ export class GrantStore {
     const token = this.issued.add(`1//0${randomToken(72)}`);
     grant.refreshTokens.add(token);
     this.grantsByRefreshToken.set(token, grant);
+    this.refreshTokenIssuedAtMs.set(token, this.clock.nowMs());
     return token;
+  }
+
+  /** How long ago (emulator clock) the refresh token was issued. */
+  refreshTokenAgeMs(token: string): number | undefined {
+    const issuedAt = this.refreshTokenIssuedAtMs.get(token);
+    return issuedAt === undefined ? undefined : this.clock.nowMs() - issuedAt;
+  }
+
+  /** From now on the user's grant(s) answer refresh grants with `cause`; returns how many grants. */
+  failRefreshes(sub: string, cause: RefreshFailureCause, clientId?: string): number {
+    checkCause(cause);
+    const grants = this.grantsOf(sub, clientId);
+    grants.forEach((grant) => (grant.refreshFailure = cause));
+    return grants.length;
+  }
+
+  /** From now on this one refresh token is answered with `cause`; false when it is unknown. */
+  failRefreshToken(token: string, cause: RefreshFailureCause): boolean {
+    checkCause(cause);
+    if (!this.grantsByRefreshToken.has(token)) return false;
+    this.refreshTokenFailures.set(token, cause);
+    return true;
+  }
+
+  /** The failure armed for this refresh token or its grant, if any. */
+  refreshFailureOf(grant: Grant, token: string): RefreshFailureCause | undefined {
+    return this.refreshTokenFailures.get(token) ?? grant.refreshFailure;
   }
 
   /** Honors a pending rotation request: the old refresh token dies, a new one is returned. */
@@ -141,6 +189,7 @@ export class GrantStore {
     grant.rotateOnNextRefresh = false;
     grant.refreshTokens.delete(usedToken);
     this.grantsByRefreshToken.delete(usedToken);
+    this.refreshTokenIssuedAtMs.delete(usedToken);
     return this.issueRefreshToken(grant);
   }
 
@@ -214,7 +263,11 @@ export class GrantStore {
 
   private revokeGrant(grant: Grant): void {
     this.grants.delete(grantKey(grant.clientId, grant.sub));
-    grant.refreshTokens.forEach((token) => this.grantsByRefreshToken.delete(token));
+    grant.refreshTokens.forEach((token) => {
+      this.grantsByRefreshToken.delete(token);
+      this.refreshTokenIssuedAtMs.delete(token);
+      this.refreshTokenFailures.delete(token);
+    });
     grant.refreshTokens.clear();
     for (const [token, record] of this.accessTokens) {
       if (record.kind === 'user' && record.owner === grant.sub && record.clientId === grant.clientId) {
@@ -224,5 +277,11 @@ export class GrantStore {
     for (const [code, record] of this.codes) {
       if (record.sub === grant.sub && record.clientId === grant.clientId) this.codes.delete(code);
     }
+  }
+}
+
+function checkCause(cause: string): void {
+  if (!(REFRESH_FAILURE_CAUSES as readonly string[]).includes(cause)) {
+    throw new RangeError(`cause must be one of ${REFRESH_FAILURE_CAUSES.join(', ')}`);
   }
 }

@@ -8,7 +8,13 @@ import { formParams, json, oauthError, safeDecode, type EmulatorRequest, type Em
 import type { Route } from '../router';
 import type { RequestFacts } from '../request-log';
 import type { RegisteredClient } from './clients';
-import { ACCESS_TOKEN_LIFETIME_S, CODE_PATTERN, type Grant } from './grants';
+import {
+  ACCESS_TOKEN_LIFETIME_S,
+  CODE_PATTERN,
+  TESTING_REFRESH_TOKEN_LIFETIME_MS,
+  type Grant,
+  type RefreshFailureCause,
+} from './grants';
 import { signIdTokenWithOverride, type IdTokenOverride } from './id-token-overrides';
 import { SCOPES } from './scopes';
 import { idTokenClaims } from './users';
@@ -96,8 +102,43 @@ function refreshTokenGrant(ctx: EmulatorContext, client: RegisteredClient, param
   const grant = ctx.grants.findGrantByRefreshToken(refreshToken);
   if (!grant) return invalidGrant(REVOKED);
   if (grant.clientId !== client.clientId) return oauthError(400, 'unauthorized_client', 'Unauthorized');
+  // An app whose consent screen is still in "Testing" gets refresh tokens that die after 7 days.
+  if (
+    client.publishingStatus === 'testing' &&
+    (ctx.grants.refreshTokenAgeMs(refreshToken) ?? 0) >= TESTING_REFRESH_TOKEN_LIFETIME_MS
+  ) {
+    ctx.grants.revokeToken(refreshToken);
+    return invalidGrant(REVOKED);
+  }
+  const failure = ctx.grants.refreshFailureOf(grant, refreshToken);
+  if (failure) return refreshFailure(failure);
   const rotated = ctx.grants.rotateIfRequested(grant, refreshToken);
   return userTokenResponse(ctx, grant, { scopes: grant.scopes, azp: client.clientId, refreshToken: rotated });
+}
+
+/** Google's answers to a refresh token it will not honour, byte for byte as seen in the field. */
+export function refreshFailureBody(cause: RefreshFailureCause): Record<string, string> {
+  switch (cause) {
+    case 'revoked':
+      return { error: 'invalid_grant', error_description: REVOKED };
+    case 'invalid_rapt':
+      return {
+        error: 'invalid_grant',
+        error_description: 'reauth related error (invalid_rapt)',
+        error_uri: 'https://support.google.com/a/answer/9368756',
+        error_subtype: 'invalid_rapt',
+      };
+    case 'admin_policy_enforced':
+      return {
+        error: 'admin_policy_enforced',
+        error_description:
+          'Access to your account data is restricted by policies within your organization. Please contact the administrator for more information.',
+      };
+  }
+}
+
+function refreshFailure(cause: RefreshFailureCause): EmulatorResponse {
+  return json(400, refreshFailureBody(cause), NO_STORE);
 }
 
 function userTokenResponse(
