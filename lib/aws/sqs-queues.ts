@@ -73,20 +73,14 @@ export class SqsRevocationQueue implements RevocationQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(message: RevokeTokenMessage, delaySeconds = 0): Promise<void> {
-    try {
-      await this.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: this.queueUrl,
-          MessageBody: JSON.stringify(message),
-          DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
-        }),
-      );
-    } catch (error) {
-      throw new UpstreamUnavailableError('The revocation could not be queued for a retry', {
-        cause: error instanceof Error ? new Error(`${error.name}: ${error.message}`) : undefined,
-      });
-    }
+  enqueue(message: RevokeTokenMessage, delaySeconds = 0): Promise<void> {
+    return sendDelayed(
+      this.sqs,
+      this.queueUrl,
+      message,
+      delaySeconds,
+      'The revocation could not be queued for a retry',
+    );
   }
 }
 
@@ -107,18 +101,32 @@ export class SqsUserRunQueue implements UserRunQueue {
       users: [userId],
       trigger: EARLY_RUN_TRIGGER,
     };
-    try {
-      await this.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: this.queueUrl,
-          MessageBody: JSON.stringify(message),
-          DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
-        }),
-      );
-    } catch (error) {
-      throw new UpstreamUnavailableError('The early run could not be queued', {
-        cause: error instanceof Error ? new Error(`${error.name}: ${error.message}`) : undefined,
-      });
-    }
+    await sendDelayed(this.sqs, this.queueUrl, message, delaySeconds, 'The early run could not be queued');
+  }
+}
+
+/**
+ * One message, delayed (within SQS's limit).
+ * @throws UpstreamUnavailableError (`failure`) when SQS does not take it; the SDK error's body is not kept.
+ */
+async function sendDelayed(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: unknown,
+  delaySeconds: number,
+  failure: string,
+): Promise<void> {
+  try {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
+      }),
+    );
+  } catch (error) {
+    throw new UpstreamUnavailableError(failure, {
+      cause: error instanceof Error ? new Error(`${error.name}: ${error.message}`) : undefined,
+    });
   }
 }
