@@ -5,20 +5,12 @@
  * `GET /connection`, the token function and the connection-events publisher all call these,
  * so a status means the same thing everywhere.
  */
-import type { UserRecord } from './store/users';
+import type { ConnectionReason, LostGrantReason, UserRecord } from './store/users';
+
+// The reasons are store vocabulary (the record keeps one); re-exported for the apps' side.
+export type { ConnectionReason, LostGrantReason } from './store/users';
 
 export type ConnectionStatus = 'active' | 'needs_reconnect' | 'disconnected' | 'not_connected';
-
-/** Why a user is not `active`: the contract's closed list. */
-export type ConnectionReason =
-  | 'no_refresh_token'
-  | 'missing_scopes'
-  | 'revoked'
-  | 'testing_mode_expiry'
-  | 'reauth_required'
-  | 'admin_policy'
-  | 'account_disabled'
-  | 'user_disconnected';
 
 export const CONNECTION_REASONS: readonly ConnectionReason[] = [
   'no_refresh_token',
@@ -30,12 +22,6 @@ export const CONNECTION_REASONS: readonly ConnectionReason[] = [
   'account_disabled',
   'user_disconnected',
 ];
-
-/** The reasons a grant that worked can die with; the store keeps one on the record. */
-export type LostGrantReason = Extract<
-  ConnectionReason,
-  'revoked' | 'testing_mode_expiry' | 'reauth_required' | 'admin_policy' | 'account_disabled'
->;
 
 export interface ConnectionState {
   status: ConnectionStatus;

@@ -6,7 +6,22 @@
  * ciphertext: encryption happens before it is called.
  */
 
-import type { ConnectionReason, LostGrantReason } from '../connection-status';
+/** Why a user is not `active`: the contract's closed list. */
+export type ConnectionReason =
+  | 'no_refresh_token'
+  | 'missing_scopes'
+  | 'revoked'
+  | 'testing_mode_expiry'
+  | 'reauth_required'
+  | 'admin_policy'
+  | 'account_disabled'
+  | 'user_disconnected';
+
+/** The reasons a grant that worked can die with; the store keeps one on the record. */
+export type LostGrantReason = Extract<
+  ConnectionReason,
+  'revoked' | 'testing_mode_expiry' | 'reauth_required' | 'admin_policy' | 'account_disabled'
+>;
 
 /** Where a user's grant stands in the table (`connectionStatus` turns it into what the apps see). */
 export type GrantStatus = 'active' | 'no_refresh_token' | 'revoked' | 'disconnected';
