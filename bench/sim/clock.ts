@@ -3,6 +3,7 @@
  * and `run` jumps from one due time to the next once every pending microtask has settled.
  * Hours of simulated refresh take seconds of real time, and nothing depends on the host's speed.
  */
+import { MinHeap } from './min-heap';
 
 interface Timer {
   at: number;
@@ -12,7 +13,7 @@ interface Timer {
 
 export class VirtualClock {
   private current: number;
-  private readonly heap: Timer[] = [];
+  private readonly heap = new MinHeap<Timer>(before);
   private seq = 0;
 
   constructor(startMs = Date.UTC(2026, 0, 5, 3, 0, 0)) {
@@ -22,11 +23,11 @@ export class VirtualClock {
   readonly now = (): number => this.current;
 
   readonly sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => this.push({ at: this.current + Math.max(0, ms), seq: this.seq++, resolve }));
+    new Promise((resolve) => this.heap.push({ at: this.current + Math.max(0, ms), seq: this.seq++, resolve }));
 
   /** Timers waiting. */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /**
@@ -37,50 +38,17 @@ export class VirtualClock {
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (stop()) return;
-      const first = this.pop();
+      const first = this.heap.pop();
       if (!first) {
         // A last turn: microtasks may have scheduled more.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (!this.heap.length) return;
+        if (!this.heap.size) return;
         continue;
       }
       this.current = Math.max(this.current, first.at);
       first.resolve();
-      while (this.heap.length && this.heap[0]!.at <= this.current) this.pop()!.resolve();
+      while (this.heap.size && this.heap.peek()!.at <= this.current) this.heap.pop()!.resolve();
     }
-  }
-
-  private push(timer: Timer): void {
-    const heap = this.heap;
-    heap.push(timer);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): Timer | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length && last) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
 

@@ -6,6 +6,7 @@
 import type { RefreshQueueMessage, RevokeTokenMessage } from '../../lib/refresh/messages';
 import type { RefreshQueue, RevocationQueue } from '../../lib/refresh/queue';
 import type { Meter } from './meter';
+import { MinHeap } from './min-heap';
 
 export interface QueuedMessage {
   messageId: string;
@@ -31,7 +32,8 @@ const MAX_BATCH = 10;
 
 export class MemoryQueue implements RefreshQueue, RevocationQueue {
   readonly deadLetters: QueuedMessage[] = [];
-  private readonly heap: QueuedMessage[] = [];
+  // The oldest visible message first, as SQS roughly does.
+  private readonly heap = new MinHeap<QueuedMessage>((a, b) => a.visibleAt < b.visibleAt);
   private nextId = 0;
   private live = 0;
 
@@ -59,8 +61,8 @@ export class MemoryQueue implements RefreshQueue, RevocationQueue {
     await this.request('ReceiveMessage');
     const now = this.options.now();
     const taken: QueuedMessage[] = [];
-    while (taken.length < max && this.heap.length && this.heap[0]!.visibleAt <= now) {
-      const message = this.pop()!;
+    while (taken.length < max && this.heap.size && this.heap.peek()!.visibleAt <= now) {
+      const message = this.heap.pop()!;
       if (message.deleted) continue;
       if (message.receiveCount >= this.options.maxReceives) {
         message.deleted = true;
@@ -71,7 +73,7 @@ export class MemoryQueue implements RefreshQueue, RevocationQueue {
       message.receiveCount += 1;
       message.receipt += 1;
       message.visibleAt = now + this.options.visibilityTimeoutMs;
-      this.push(message);
+      this.heap.push(message);
       taken.push({ ...message });
     }
     return taken;
@@ -93,8 +95,8 @@ export class MemoryQueue implements RefreshQueue, RevocationQueue {
 
   /** When the next message becomes visible (undefined: none waiting). */
   nextVisibleAt(): number | undefined {
-    while (this.heap.length && this.heap[0]!.deleted) this.pop();
-    return this.heap[0]?.visibleAt;
+    while (this.heap.size && this.heap.peek()!.deleted) this.heap.pop();
+    return this.heap.peek()?.visibleAt;
   }
 
   private readonly byId = new Map<string, QueuedMessage>();
@@ -110,45 +112,11 @@ export class MemoryQueue implements RefreshQueue, RevocationQueue {
     };
     this.byId.set(message.messageId, message);
     this.live += 1;
-    this.push(message);
+    this.heap.push(message);
   }
 
   private async request(operation: string): Promise<void> {
     this.options.meter?.count(this.options.meter.sqs.requests, operation);
     await this.options.beforeRequest?.();
-  }
-
-  // A binary heap on (visibleAt, id order): the oldest visible message first, as SQS roughly does.
-  private push(message: QueuedMessage): void {
-    const heap = this.heap;
-    heap.push(message);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.visibleAt <= heap[i]!.visibleAt) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): QueuedMessage | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length && last) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l]!.visibleAt < heap[m]!.visibleAt) m = l;
-        if (r < heap.length && heap[r]!.visibleAt < heap[m]!.visibleAt) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
