@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NOT_BUNDLED } from '../infra/bundling';
+import { esbuildArgs } from '../infra/bundling';
 import { ROOT, median } from './measure';
 
 /** Every function the stack deploys: each folder of `functions/` (infra/functions.ts lists the same). */
@@ -21,7 +21,6 @@ export const FUNCTIONS = readdirSync(join(ROOT, 'functions')).filter((name) =>
 
 /** What the stack sets on every function (infra/stack.ts, infra/constructs/service-function.ts), with placeholders. */
 export const STACK_ENV: Record<string, string> = {
-  NODE_OPTIONS: '--enable-source-maps',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'ASIABENCH',
   AWS_SECRET_ACCESS_KEY: 'bench',
@@ -54,21 +53,14 @@ export interface ColdStartResult {
   functions: Record<string, { bundleKiB: number; readyMs: number; vsBareNode: number; seedStyleVsOurs: number }>;
 }
 
-/** esbuild with NodejsFunction's arguments for this stack: node22, CJS, minified, source maps without sources, NOT_BUNDLED left out. */
-export function bundle(entry: string, outfile: string): void {
-  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-    entry,
-    '--bundle',
-    '--platform=node',
-    '--target=node22',
-    '--format=cjs',
-    '--minify',
-    '--sourcemap',
-    '--sources-content=false',
-    `--outfile=${outfile}`,
-    '--log-level=error',
-    ...NOT_BUNDLED.map((name) => `--external:${name}`),
-  ]);
+/**
+ * esbuild with the stack's options (`infra/bundling.ts`), as NodejsFunction runs it. The
+ * seed-style baseline keeps every package (`seedStyle`): a hand-rolled handler leaves nothing
+ * out, and its gaxios needs `node-fetch` at run time.
+ */
+export function bundle(entry: string, outfile: string, options: { seedStyle?: boolean } = {}): void {
+  const args = esbuildArgs(entry, outfile).filter((arg) => !(options.seedStyle && arg.startsWith('--external:')));
+  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), args);
 }
 
 /** Wall time of one fresh `node` that requires `module` (or nothing) and exits at once. */
@@ -77,7 +69,7 @@ function readyMs(module: string | undefined): number {
   const script = module ? `require(${JSON.stringify(module)});process.exit(0)` : 'process.exit(0)';
   const start = process.hrtime.bigint();
   const run = spawnSync(NODE, ['-e', script], {
-    env: { ...process.env, ...STACK_ENV, ...(module ? {} : { NODE_OPTIONS: '' }) },
+    env: { ...process.env, ...STACK_ENV, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
@@ -94,7 +86,7 @@ export function coldStarts(runs = Number(process.env.BENCH_COLD_RUNS ?? 9)): Col
     bundle(join(ROOT, 'functions', name, 'index.ts'), bundles[name]);
   }
   const seed = join(dir, 'seed-style', 'index.js');
-  bundle(join(ROOT, 'bench/seed-style/exchange.ts'), seed);
+  bundle(join(ROOT, 'bench/seed-style/exchange.ts'), seed, { seedStyle: true });
 
   const samples: Record<string, number[]> = { bare: [], seed: [] };
   for (const name of FUNCTIONS) samples[name] = [];

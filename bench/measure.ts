@@ -42,12 +42,20 @@ export async function inParallel<T>(
  */
 export async function runSection<T>(name: string, env: Record<string, string>, args: string[] = []): Promise<T> {
   const out = resolve(ROOT, 'bench', `.section-${name}-${process.pid}.json`);
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'bench/sections.ts'), name, out, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
-    // Logs and metrics lines of the code under test are not the benchmark's output.
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // BENCH_CPU_PROF=<dir>: each section writes a V8 CPU profile there (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`]
+    : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', resolve(ROOT, 'bench/sections.ts'), name, out, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      // Logs and metrics lines of the code under test are not the benchmark's output.
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const code = await new Promise<number | null>((done) => child.on('exit', done));
   if (code !== 0) throw new Error(`bench section ${name} exited with ${code}`);
   const result = JSON.parse(readFileSync(out, 'utf8')) as T;

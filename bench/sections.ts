@@ -7,9 +7,13 @@
  *   sections.ts sign-in <out> <users>      signs users in (the refresh section's data)
  *   sections.ts refresh <out> <users>      refreshes them through the worker handler
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BackendsInfo, RequestCounts } from './backends';
-import { cpuMs, elapsedMs, inParallel, median } from './measure';
+import { bundle } from './cold-start';
+import { ROOT, cpuMs, elapsedMs, inParallel, median } from './measure';
 
 type ApiHandler = (event: unknown) => Promise<{ statusCode: number; body?: string }>;
 
@@ -38,9 +42,22 @@ function authCodeEvent(code: string): unknown {
   };
 }
 
-async function exchangeHandler(which: string): Promise<ApiHandler> {
-  if (which === 'seed') return (await import('./seed-style/exchange')).handler as ApiHandler;
-  return (await import('../functions/exchange/index')).handler as unknown as ApiHandler;
+/**
+ * A handler as Lambda runs it: its production bundle (esbuild with the stack's options), so
+ * that neither the TypeScript loader nor modules loaded at first use from source count.
+ */
+function bundledHandler<T>(entry: string, options: { seedStyle?: boolean } = {}): T {
+  const dir = mkdtempSync(join(tmpdir(), 'goa-bench-section-'));
+  const file = join(dir, 'index.js');
+  bundle(join(ROOT, entry), file, options);
+  // Loaded as Lambda's runtime loads a CommonJS handler.
+  return (createRequire(__filename)(file) as { handler: T }).handler;
+}
+
+function exchangeHandler(which: string): ApiHandler {
+  return which === 'seed'
+    ? bundledHandler<ApiHandler>('bench/seed-style/exchange.ts', { seedStyle: true })
+    : bundledHandler<ApiHandler>('functions/exchange/index.ts');
 }
 
 async function expectOk(handler: ApiHandler, code: string): Promise<void> {
@@ -50,7 +67,7 @@ async function expectOk(handler: ApiHandler, code: string): Promise<void> {
 
 /** CPU per request (sequential, median) and requests per second (16 in flight). */
 async function exchange(which: string): Promise<unknown> {
-  const handler = await exchangeHandler(which);
+  const handler = exchangeHandler(which);
   const sequential = Number(process.env.BENCH_EXCHANGE_REQUESTS ?? 100);
   const parallel = sequential * 2;
   const prefix = `${which}-${process.pid}`;
@@ -174,33 +191,48 @@ async function exchangeDomain(): Promise<unknown> {
 
 /** Signs `users` users in through our exchange handler: the refresh section's data. */
 async function signIn(users: number): Promise<unknown> {
-  const handler = await exchangeHandler('ours');
+  const handler = exchangeHandler('ours');
   const codes = await authCodes(Array.from({ length: users }, (_, i) => `refresh-user-${i}`));
   await inParallel(codes, 16, (code) => expectOk(handler, code));
   return { users };
 }
 
 /**
- * Refreshes `users` users through the worker handler, one invocation at a time as one
- * execution environment takes them, in SQS batches of the stack's shape (`BENCH_SQS_BATCH_SIZE`
- * messages of `DISPATCH_USERS_PER_MESSAGE` users).
+ * One whole refresh cycle of the signed-in users, on the path the stack ships: the real
+ * dispatcher starts the cycle in the refresh ledger and scans the table into `refresh`
+ * messages of `DISPATCH_USERS_PER_MESSAGE` users (with their batch ids; a stand-in queue
+ * collects them), then the worker handler takes them in SQS batches of `BENCH_SQS_BATCH_SIZE`
+ * messages, one invocation at a time as one execution environment does. Only the worker's
+ * part is timed; the dispatcher's requests are counted apart.
  */
 async function refresh(users: number): Promise<unknown> {
-  const { handler } = await import('../functions/refresh-worker/index');
-  const usersPerMessage = Number(process.env.DISPATCH_USERS_PER_MESSAGE ?? 10);
-  const messagesPerBatch = Number(process.env.BENCH_SQS_BATCH_SIZE ?? 5);
-  const cycle = new Date().toISOString();
-  const ids = Array.from({ length: users }, (_, i) => `refresh-user-${i}`);
-  const messages: string[] = [];
-  for (let i = 0; i < ids.length; i += usersPerMessage) {
-    messages.push(JSON.stringify({ kind: 'refresh', cycle, users: ids.slice(i, i + usersPerMessage) }));
-  }
+  const handler = bundledHandler<typeof import('../functions/refresh-worker/index').handler>(
+    'functions/refresh-worker/index.ts',
+  );
+  const { RefreshDispatcher } = await import('../lib/refresh/dispatch');
+  const { dispatchConfig } = await import('../lib/refresh/config');
+  const { refreshLedger, userStore } = await import('../lib/runtime/aws');
+  type Message = import('../lib/refresh/messages').RefreshQueueMessage;
+
+  await control('/reset', {});
+  const messages: Message[] = [];
+  const dispatcher = new RefreshDispatcher({
+    store: userStore(),
+    ledger: refreshLedger(),
+    queue: { send: (sent) => Promise.resolve(void messages.push(...sent)) },
+    config: dispatchConfig(),
+  });
+  const dispatched = await dispatcher.dispatchCycle();
+  if (dispatched.users !== users) throw new Error(`the dispatcher found ${dispatched.users} users, not ${users}`);
+  const dispatchCounts = await control<RequestCounts>('/counts');
+
+  const messagesPerBatch = Number(process.env.BENCH_SQS_BATCH_SIZE ?? 10);
   const batches: { Records: unknown[] }[] = [];
   for (let i = 0; i < messages.length; i += messagesPerBatch) {
     batches.push({
       Records: messages.slice(i, i + messagesPerBatch).map((body, j) => ({
         messageId: `m-${i + j}`,
-        body,
+        body: JSON.stringify(body),
         attributes: { ApproximateReceiveCount: '1' },
       })),
     });
@@ -219,6 +251,7 @@ async function refresh(users: number): Promise<unknown> {
   const total = (byOp: Record<string, number>) => Object.values(byOp).reduce((a, b) => a + b, 0);
   return {
     users,
+    messages: messages.length,
     failedMessages: failures,
     wallMs,
     usersPerSecond: (users / wallMs) * 1000,
@@ -227,6 +260,7 @@ async function refresh(users: number): Promise<unknown> {
     dynamoRequests: total(counts.dynamo),
     googleRequests: total(counts.google),
     counts,
+    dispatchDynamoRequests: total(dispatchCounts.dynamo),
   };
 }
 

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { NOT_BUNDLED } from '../bundling';
+import { FUNCTION_BUNDLING } from '../bundling';
 
 export interface ServiceFunctionProps {
   /** Absolute path of the handler module (exports `handler`). */
@@ -29,7 +29,7 @@ export interface ServiceFunctionProps {
 
 /**
  * One Lambda function with the project's defaults: Node.js 22 on ARM64, bundled by the
- * local esbuild (no Docker), minified with source maps, its own log group with a finite
+ * local esbuild (no Docker) as `infra/bundling.ts` says, its own log group with a finite
  * retention, and its own role that starts with nothing but writing to that log group —
  * every other permission is granted explicitly by the stack.
  */
@@ -78,20 +78,17 @@ export class ServiceFunction extends Construct {
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup: this.logGroup,
-      environment: {
-        // esbuild's source maps only help when Node reads them.
-        NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
-      },
+      environment: { ...props.environment },
       bundling: {
         format: OutputFormat.CJS,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        target: FUNCTION_BUNDLING.target,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourceMap,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
         // Bundle the AWS SDK v3 too: the versions we tested are the versions we run,
         // independent of what the Lambda runtime happens to ship this month. Left out: only
-        // what Lambda never runs (see NOT_BUNDLED), for a faster cold start.
-        externalModules: [...NOT_BUNDLED],
+        // what Lambda never runs (see infra/bundling.ts), for a faster cold start.
+        externalModules: [...FUNCTION_BUNDLING.externalModules],
       },
     });
     Validations.of(this.function).acknowledge({
