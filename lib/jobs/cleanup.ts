@@ -52,7 +52,7 @@ export class OfflineJobCleanup implements UserJobsCleanup {
     try {
       const { accessToken } = await oauth.refreshAccessToken(refreshToken);
       const stopped = await stopChannel(
-        driveFor(accessToken),
+        await driveFor(accessToken),
         channel,
         logger.createChild({ persistentKeys: { userId } }),
       );

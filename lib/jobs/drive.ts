@@ -3,13 +3,19 @@
  * `googleapis` costs about a second of cold start). Each client holds one user's fresh
  * access token, never retries by itself (the refresh worker is the one retry layer), and
  * waits for the Google rate limiter before every request.
+ *
+ * The Drive package (with googleapis-common and the whole of google-auth-library it imports,
+ * a third of a bundle) is loaded when the first client is made, not when the function loads:
+ * `/disconnect` needs it only for a user with a Drive push channel.
  */
-import { drive, type drive_v3 } from '@googleapis/drive';
-import { OAuth2Client } from 'google-auth-library';
+import type { drive_v3 } from '@googleapis/drive';
 import { UpstreamUnavailableError } from '../errors';
 import { fromGoogleError } from '../google/oauth';
+import { onceAsync } from '../memo';
 
-export type DriveClientFactory = (accessToken: string) => drive_v3.Drive;
+export type DriveClientFactory = (accessToken: string) => drive_v3.Drive | Promise<drive_v3.Drive>;
+
+const driveModules = onceAsync(() => Promise.all([import('@googleapis/drive'), import('google-auth-library')]));
 
 export interface DriveClientOptions {
   /** Root of googleapis URLs (the emulator's); default Google's. */
@@ -21,7 +27,8 @@ export interface DriveClientOptions {
 }
 
 export function driveClientFactory(options: DriveClientOptions = {}): DriveClientFactory {
-  return (accessToken) => {
+  return async (accessToken) => {
+    const [{ drive }, { OAuth2Client }] = await driveModules();
     const auth = new OAuth2Client();
     auth.setCredentials({ access_token: accessToken });
     const { beforeRequest } = options;

@@ -190,7 +190,7 @@ export class UserRefresher {
   ): Promise<{ results: Record<string, JobResult>; failure?: { job: string; error: unknown } }> {
     const results: Record<string, JobResult> = {};
     let failure: { job: string; error: unknown } | undefined;
-    const drive = this.deps.driveFor(accessToken);
+    const drive = await this.deps.driveFor(accessToken);
     for (const job of this.deps.jobs) {
       const at = () => new Date(this.now()).toISOString();
       if (!job.requiredScopes.every((scope) => grantedScopes.includes(scope))) {

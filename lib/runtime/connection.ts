@@ -2,18 +2,19 @@
 import { ConnectionStatusQuery } from '../connection';
 import { composition } from './composition';
 import { userStore } from './aws';
-import { googleServices, prepareGoogleServices } from './google';
+import { googleServices } from './google';
+import { idTokenVerifier, prepareIdTokens } from './id-tokens';
 
 export const connectionFunction = composition({
   prepare() {
     userStore();
-    prepareGoogleServices();
+    prepareIdTokens();
   },
   async build() {
     const google = await googleServices();
     return new ConnectionStatusQuery({
       users: userStore(),
-      idTokens: google.idTokens,
+      idTokens: await idTokenVerifier(),
       requiredScopes: google.config.requiredScopes,
     });
   },

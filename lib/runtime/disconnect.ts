@@ -6,14 +6,15 @@ import { composition } from './composition';
 import { jobStateStore, userStore } from './aws';
 import { revocationQueue } from './revocation-queue';
 import { tokenCipher } from './cipher';
-import { googleServices, prepareGoogleServices } from './google';
+import { googleServices } from './google';
+import { idTokenVerifier, prepareIdTokens } from './id-tokens';
 
 export const disconnectFunction = composition({
   prepare() {
     userStore();
     tokenCipher();
     revocationQueue();
-    prepareGoogleServices();
+    prepareIdTokens();
   },
   async build() {
     const google = await googleServices();
@@ -21,7 +22,7 @@ export const disconnectFunction = composition({
       store: userStore(),
       cipher: tokenCipher(),
       oauth: google.oauth,
-      idTokens: google.idTokens,
+      idTokens: await idTokenVerifier(),
       revocations: revocationQueue(),
       jobCleanup: new OfflineJobCleanup({
         states: jobStateStore(),

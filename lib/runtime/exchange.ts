@@ -3,14 +3,15 @@ import { AuthCodeExchange } from '../exchange';
 import { composition } from './composition';
 import { exchangeLedger, userStore } from './aws';
 import { tokenCipher } from './cipher';
-import { googleServices, prepareGoogleServices } from './google';
+import { googleServices } from './google';
+import { idTokenVerifier, prepareIdTokens } from './id-tokens';
 
 export const exchangeFunction = composition({
   prepare() {
     userStore();
     exchangeLedger();
     tokenCipher();
-    prepareGoogleServices();
+    prepareIdTokens();
   },
   async build() {
     const google = await googleServices();
@@ -19,7 +20,7 @@ export const exchangeFunction = composition({
       exchanges: exchangeLedger(),
       cipher: tokenCipher(),
       oauth: google.oauth,
-      idTokens: google.idTokens,
+      idTokens: await idTokenVerifier(),
       requiredScopes: google.config.requiredScopes,
       redirectUri: google.config.redirectUri,
     });

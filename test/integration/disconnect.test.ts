@@ -233,13 +233,14 @@ describe('POST /disconnect', () => {
     const { Disconnect } = await import('../../lib/disconnect');
     const { SqsRevocationQueue } = await import('../../lib/aws/sqs-queues');
     const { googleServices } = await import('../../lib/runtime/google');
+    const { idTokenVerifier } = await import('../../lib/runtime/id-tokens');
     const { tokenCipher } = await import('../../lib/runtime/cipher');
     const google = await googleServices();
     let raced = false;
     const disconnect = new Disconnect({
       store,
       cipher: tokenCipher(),
-      idTokens: google.idTokens,
+      idTokens: await idTokenVerifier(),
       revocations: new SqsRevocationQueue(sqs, stack.queueUrl),
       oauth: {
         // The user signs in again on another device while our revoke is on its way to Google.

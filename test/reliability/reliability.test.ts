@@ -492,9 +492,11 @@ describe('races', () => {
     const { tokenHashes } = await import('../../lib/crypto/envelope');
     const { driveClientFactory } = await import('../../lib/jobs/drive');
     const { googleServices } = await import('../../lib/runtime/google');
+    const { idTokenVerifier } = await import('../../lib/runtime/id-tokens');
     const { exchangeLedger, securityEventLedger } = await import('../../lib/runtime/aws');
     const { revocationQueue } = await import('../../lib/runtime/revocation-queue');
     const google = await googleServices();
+    const idTokens = await idTokenVerifier();
     const cipher = cipherOf(rig.stack);
     const realStore = new DynamoUserStore(new DynamoDBClient({}), rig.stack.aws.tableName);
     let runs = 0;
@@ -554,7 +556,7 @@ describe('races', () => {
               exchanges: exchangeLedger(),
               cipher,
               oauth: google.oauth,
-              idTokens: google.idTokens,
+              idTokens,
               requiredScopes: google.config.requiredScopes,
               redirectUri: '',
             }).exchange(code),
@@ -578,7 +580,7 @@ describe('races', () => {
                   store: storeFor(op),
                   cipher,
                   oauth: google.oauth,
-                  idTokens: google.idTokens,
+                  idTokens,
                   revocations: revocationQueue(),
                 }).disconnect(idToken),
               );
