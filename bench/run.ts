@@ -5,11 +5,14 @@
  *
  * 1. Cold start of every function's production bundle vs bare `node` and vs a seed-style handler (`cold-start.ts`).
  * 2. Exchange: CPU per request and throughput, ours vs seed-style, with Google and AWS answering at once (`sections.ts`).
- * 3. Refresh: users/s through one execution environment at 50 ms Google, 5 ms DynamoDB and 10 ms
- *    KMS, with the stack's shipped settings; worker CPU, KMS and DynamoDB requests per user.
+ * 3. Refresh: whole cycles (the real dispatcher, then the worker's production bundle) through one
+ *    execution environment at 50 ms Google, 5 ms DynamoDB and 10 ms KMS, with the stack's shipped
+ *    settings; worker CPU, KMS and DynamoDB requests per user.
  * 4. ID-token verification and envelope encryption (`crypto.ts`).
  *
- * Environment: BENCH_COLD_RUNS (9), BENCH_USERS (200), BENCH_EXCHANGE_REQUESTS (100).
+ * Environment: BENCH_COLD_RUNS (9), BENCH_USERS (2000: one SQS batch at the shipped settings,
+ * 10 messages of 200 users), BENCH_EXCHANGE_REQUESTS (100), BENCH_NODE (cold starts on another
+ * Node.js), BENCH_CPU_PROF (a directory: each section writes a V8 CPU profile there).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -81,7 +84,7 @@ const fmtMs = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed
 const times = (x: number) => `${x.toFixed(2)}×`;
 
 async function main(): Promise<void> {
-  const users = Number(process.env.BENCH_USERS ?? 200);
+  const users = Number(process.env.BENCH_USERS ?? 2000);
   const rows: string[][] = [['figure', 'baseline', 'ours', 'ratio', 'target']];
   const started = Date.now();
 
