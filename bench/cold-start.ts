@@ -53,14 +53,29 @@ export interface ColdStartResult {
   functions: Record<string, { bundleKiB: number; readyMs: number; vsBareNode: number; seedStyleVsOurs: number }>;
 }
 
+/** Every function's production bundle and the seed-style baseline's, built once per benchmark run. */
+export interface Bundles {
+  dir: string;
+  /** Function folder name (and `seed-style`) → its bundle. */
+  files: Record<string, string>;
+}
+
 /**
- * esbuild with the stack's options (`infra/bundling.ts`), as NodejsFunction runs it. The
- * seed-style baseline keeps every package (`seedStyle`): a hand-rolled handler leaves nothing
- * out, and its gaxios needs `node-fetch` at run time.
+ * esbuild with the stack's options (`infra/bundling.ts`), as NodejsFunction runs it, for every
+ * function; the seed-style baseline keeps every package (a hand-rolled handler leaves nothing
+ * out, and its gaxios needs `node-fetch` at run time).
  */
-export function bundle(entry: string, outfile: string, options: { seedStyle?: boolean } = {}): void {
-  const args = esbuildArgs(entry, outfile).filter((arg) => !(options.seedStyle && arg.startsWith('--external:')));
-  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), args);
+export function buildBundles(): Bundles {
+  const dir = mkdtempSync(join(tmpdir(), 'goa-bench-bundles-'));
+  const esbuild = join(ROOT, 'node_modules/.bin/esbuild');
+  const files: Record<string, string> = {};
+  for (const name of FUNCTIONS) {
+    files[name] = join(dir, name, 'index.js');
+    execFileSync(esbuild, esbuildArgs(join(ROOT, 'functions', name, 'index.ts'), files[name]));
+  }
+  files['seed-style'] = join(dir, 'seed-style', 'index.js');
+  execFileSync(esbuild, esbuildArgs(join(ROOT, 'bench/seed-style/exchange.ts'), files['seed-style'], []));
+  return { dir, files };
 }
 
 /** Wall time of one fresh `node` that requires `module` (or nothing) and exits at once. */
@@ -78,15 +93,11 @@ function readyMs(module: string | undefined): number {
   return ms;
 }
 
-export function coldStarts(runs = Number(process.env.BENCH_COLD_RUNS ?? 9)): ColdStartResult {
-  const dir = mkdtempSync(join(tmpdir(), 'goa-bench-bundles-'));
-  const bundles: Record<string, string> = {};
-  for (const name of FUNCTIONS) {
-    bundles[name] = join(dir, name, 'index.js');
-    bundle(join(ROOT, 'functions', name, 'index.ts'), bundles[name]);
-  }
-  const seed = join(dir, 'seed-style', 'index.js');
-  bundle(join(ROOT, 'bench/seed-style/exchange.ts'), seed, { seedStyle: true });
+export function coldStarts(
+  { files: bundles }: Bundles,
+  runs = Number(process.env.BENCH_COLD_RUNS ?? 9),
+): ColdStartResult {
+  const seed = bundles['seed-style']!;
 
   const samples: Record<string, number[]> = { bare: [], seed: [] };
   for (const name of FUNCTIONS) samples[name] = [];

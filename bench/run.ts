@@ -14,12 +14,12 @@
  * 10 messages of 200 users), BENCH_EXCHANGE_REQUESTS (100), BENCH_NODE (cold starts on another
  * Node.js), BENCH_CPU_PROF (a directory: each section writes a V8 CPU profile there).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { refreshSizing } from '../lib/refresh/sizing';
 import { startBackends } from './backends';
-import { coldStarts, STACK_ENV } from './cold-start';
+import { buildBundles, coldStarts, STACK_ENV, type ColdStartResult } from './cold-start';
 import { envelope, idTokens } from './crypto';
 import { ROOT, runSection } from './measure';
 
@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   // 300 tokens are enough to count KMS requests; the uncached baseline costs one KMS round trip each way per token.
   const crypto = { idTokens: await idTokens(1000), envelope: await envelope(300) };
 
+  // Built once: the sections run them, the cold start loads them.
+  const bundles = buildBundles();
   const backends = await startBackends();
   let exchange: {
     ours: ExchangeFigures;
@@ -102,8 +104,13 @@ async function main(): Promise<void> {
     latencyFloorUsersPerSecond: number;
     settings: typeof SHIPPED_WORKER;
   };
+  let cold: ColdStartResult;
   try {
-    const env = { ...backends.env, BENCH_BACKENDS: JSON.stringify(backends.info) };
+    const env = {
+      ...backends.env,
+      BENCH_BACKENDS: JSON.stringify(backends.info),
+      BENCH_BUNDLES: JSON.stringify(bundles.files),
+    };
     // The refresh first, while the table holds just its users (the exchange sections sign more in).
     await runSection('sign-in', env, [String(users)]);
     await backends.setDelays(LATENCY);
@@ -131,11 +138,11 @@ async function main(): Promise<void> {
       seedStyle: await runSection<ExchangeFigures>('exchange', env, ['seed']),
       oursWithStandIns: await runSection('exchange-domain', env),
     };
+    cold = coldStarts(bundles);
   } finally {
     await backends.close();
+    rmSync(bundles.dir, { recursive: true, force: true });
   }
-
-  const cold = coldStarts();
 
   // ---- the table
   for (const [name, f] of Object.entries(cold.functions)) {

@@ -7,13 +7,10 @@
  *   sections.ts sign-in <out> <users>      signs users in (the refresh section's data)
  *   sections.ts refresh <out> <users>      refreshes them through the worker handler
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BackendsInfo, RequestCounts } from './backends';
-import { bundle } from './cold-start';
-import { ROOT, cpuMs, elapsedMs, inParallel, median } from './measure';
+import { cpuMs, elapsedMs, inParallel, median } from './measure';
 
 type ApiHandler = (event: unknown) => Promise<{ statusCode: number; body?: string }>;
 
@@ -42,22 +39,20 @@ function authCodeEvent(code: string): unknown {
   };
 }
 
+/** Paths of the production bundles `bench/run.ts` built (esbuild with the stack's options). */
+const bundles = JSON.parse(process.env.BENCH_BUNDLES!) as Record<string, string>;
+
 /**
- * A handler as Lambda runs it: its production bundle (esbuild with the stack's options), so
- * that neither the TypeScript loader nor modules loaded at first use from source count.
+ * A handler as Lambda runs it: its production bundle, loaded as Lambda's runtime loads a
+ * CommonJS handler, so that neither the TypeScript loader nor modules loaded at first use from
+ * source count.
  */
-function bundledHandler<T>(entry: string, options: { seedStyle?: boolean } = {}): T {
-  const dir = mkdtempSync(join(tmpdir(), 'goa-bench-section-'));
-  const file = join(dir, 'index.js');
-  bundle(join(ROOT, entry), file, options);
-  // Loaded as Lambda's runtime loads a CommonJS handler.
-  return (createRequire(__filename)(file) as { handler: T }).handler;
+function bundledHandler<T>(name: string): T {
+  return (createRequire(__filename)(bundles[name]!) as { handler: T }).handler;
 }
 
 function exchangeHandler(which: string): ApiHandler {
-  return which === 'seed'
-    ? bundledHandler<ApiHandler>('bench/seed-style/exchange.ts', { seedStyle: true })
-    : bundledHandler<ApiHandler>('functions/exchange/index.ts');
+  return bundledHandler<ApiHandler>(which === 'seed' ? 'seed-style' : 'exchange');
 }
 
 async function expectOk(handler: ApiHandler, code: string): Promise<void> {
@@ -206,9 +201,7 @@ async function signIn(users: number): Promise<unknown> {
  * part is timed; the dispatcher's requests are counted apart.
  */
 async function refresh(users: number): Promise<unknown> {
-  const handler = bundledHandler<typeof import('../functions/refresh-worker/index').handler>(
-    'functions/refresh-worker/index.ts',
-  );
+  const handler = bundledHandler<typeof import('../functions/refresh-worker/index').handler>('refresh-worker');
   const { RefreshDispatcher } = await import('../lib/refresh/dispatch');
   const { dispatchConfig } = await import('../lib/refresh/config');
   const { refreshLedger, userStore } = await import('../lib/runtime/aws');

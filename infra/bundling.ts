@@ -57,8 +57,15 @@ export const FUNCTION_BUNDLING = {
   externalModules: NOT_BUNDLED,
 } as const;
 
-/** esbuild's command-line arguments for one function, as NodejsFunction runs it with `FUNCTION_BUNDLING`. */
-export function esbuildArgs(entry: string, outfile: string): string[] {
+/**
+ * esbuild's command-line arguments for one function, as NodejsFunction runs it with
+ * `FUNCTION_BUNDLING`. `external`: what to leave out (the benchmark's seed-style baseline keeps everything).
+ */
+export function esbuildArgs(
+  entry: string,
+  outfile: string,
+  external: readonly string[] = FUNCTION_BUNDLING.externalModules,
+): string[] {
   return [
     entry,
     '--bundle',
@@ -66,9 +73,9 @@ export function esbuildArgs(entry: string, outfile: string): string[] {
     `--target=${FUNCTION_BUNDLING.target}`,
     '--format=cjs',
     ...(FUNCTION_BUNDLING.minify ? ['--minify'] : []),
-    `--main-fields=${MAIN_FIELDS.join(',')}`,
+    `--main-fields=${FUNCTION_BUNDLING.mainFields.join(',')}`,
     `--outfile=${outfile}`,
     '--log-level=error',
-    ...NOT_BUNDLED.map((name) => `--external:${name}`),
+    ...external.map((name) => `--external:${name}`),
   ];
 }

@@ -15,7 +15,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { esbuildArgs } from '../../infra/bundling';
 import { toLambdaRecords } from '../../local/refresh-cycle';
 import { startTestStack, type TestStack } from '../support/stack';
-import { forgetRefreshCycle, userStoreOf } from '../support/steps';
+import { forgetRefreshCycle, signIn, userStoreOf } from '../support/steps';
 
 const ROOT = resolve(__dirname, '../..');
 const FUNCTIONS = ['exchange', 'connection', 'refresh-dispatch', 'refresh-worker'] as const;
@@ -78,43 +78,20 @@ async function invoke<T>(name: FunctionName, event: unknown): Promise<T> {
   return JSON.parse(await readFile(resultFile, 'utf8')) as T;
 }
 
-function httpEvent(method: string, path: string, headers: Record<string, string>, body?: string): unknown {
-  return {
-    version: '2.0',
-    routeKey: `${method} ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers,
-    ...(body !== undefined ? { body } : {}),
-    isBase64Encoded: false,
-    requestContext: { requestId: `bundle-${Date.now()}`, http: { method, path } },
-  };
-}
-
-type HttpAnswer = { statusCode: number; body: string };
-
 describe('the production bundles', () => {
   it('sign a user in, answer their connection and refresh them in a whole cycle', async () => {
+    // API Gateway's events, from the local HTTP API, each handled by a bundle in a fresh `node`.
+    const api = await stack.serve({
+      'POST /authcode': (event) => invoke('exchange', event),
+      'GET /connection': (event) => invoke('connection', event),
+    });
     const sub = 'bundle-user-1';
-    const { code } = stack.google.authorize({ sub, forceConsent: true });
-    const exchanged = await invoke<HttpAnswer>(
-      'exchange',
-      httpEvent(
-        'POST',
-        '/authcode',
-        { 'x-requested-with': 'com.example.app', 'content-type': 'application/json' },
-        JSON.stringify({ authCode: code }),
-      ),
-    );
-    expect(exchanged.statusCode).toBe(200);
-    expect(JSON.parse(exchanged.body)).toMatchObject({ userId: sub, offlineAccess: true });
-
-    const connection = await invoke<HttpAnswer>(
-      'connection',
-      httpEvent('GET', '/connection', { authorization: `Bearer ${stack.google.signIdToken({ sub })}` }),
-    );
-    expect(connection.statusCode).toBe(200);
-    expect(JSON.parse(connection.body)).toMatchObject({ userId: sub, status: 'active', lastRefreshAt: null });
+    expect(await signIn(stack, api, sub)).toMatchObject({ userId: sub, offlineAccess: true });
+    const connection = await fetch(`${api.url}/connection`, {
+      headers: { authorization: `Bearer ${stack.google.signIdToken({ sub })}` },
+    });
+    expect(connection.status).toBe(200);
+    expect(await connection.json()).toMatchObject({ userId: sub, status: 'active', lastRefreshAt: null });
 
     await forgetRefreshCycle(stack);
     const dispatched = await invoke<{ users: number; messages: number }>('refresh-dispatch', {

@@ -27,20 +27,11 @@ export class DynamoSecurityEventLedger implements SecurityEventLedger {
       `attribute_not_exists(${claim.name(PK)}) OR (${status} = ${claim.value('in_progress')} AND ${lease} < ${claim.value(nowMs)})`,
     );
     try {
-      await this.dynamo.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...eventKey(jti),
-            ...marshall({
-              status: 'in_progress',
-              receivedAt: new Date(nowMs).toISOString(),
-              leaseExpiresAt: nowMs + leaseMs,
-              [TOKEN_TABLE.timeToLiveAttribute]: epochSeconds(nowMs + ttlMs),
-            }),
-          },
-          ...claim.build(),
-        }),
+      await this.put(
+        jti,
+        { status: 'in_progress', receivedAt: new Date(nowMs).toISOString(), leaseExpiresAt: nowMs + leaseMs },
+        nowMs + ttlMs,
+        claim,
       );
       return 'claimed';
     } catch (error) {
@@ -57,22 +48,29 @@ export class DynamoSecurityEventLedger implements SecurityEventLedger {
   }
 
   async complete(jti: string, nowMs: number, ttlMs: number): Promise<void> {
+    await this.put(jti, { status: 'done', doneAt: new Date(nowMs).toISOString() }, nowMs + ttlMs);
+  }
+
+  async forget(jti: string): Promise<void> {
+    await this.dynamo.send(new DeleteItemCommand({ TableName: this.tableName, Key: eventKey(jti) }));
+  }
+
+  /** Writes the event's whole item, expiring at `expiresAtMs` (the table's TTL), under `condition` when given. */
+  private async put(
+    jti: string,
+    attributes: Record<string, unknown>,
+    expiresAtMs: number,
+    condition?: Expression,
+  ): Promise<void> {
     await this.dynamo.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
           ...eventKey(jti),
-          ...marshall({
-            status: 'done',
-            doneAt: new Date(nowMs).toISOString(),
-            [TOKEN_TABLE.timeToLiveAttribute]: epochSeconds(nowMs + ttlMs),
-          }),
+          ...marshall({ ...attributes, [TOKEN_TABLE.timeToLiveAttribute]: epochSeconds(expiresAtMs) }),
         },
+        ...condition?.build(),
       }),
     );
-  }
-
-  async forget(jti: string): Promise<void> {
-    await this.dynamo.send(new DeleteItemCommand({ TableName: this.tableName, Key: eventKey(jti) }));
   }
 }
